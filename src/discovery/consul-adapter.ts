@@ -1,0 +1,188 @@
+/**
+ * The one place that touches node-consul. node-consul 2.x is unmaintained and
+ * its bundled types are wrong in places (a watch's `options` is typed as
+ * strings while the index is a BigInt), so this adapter declares the narrow,
+ * correct shape it uses and casts once, here.
+ *
+ * It adds what node-consul's Watch lacks: fail-over between several Consul
+ * addresses, with exponential backoff, resuming from the last index.
+ */
+import ConsulClient from "consul";
+import createDebug from "debug";
+import type { ConsulAddress } from "../config.js";
+
+const debug = createDebug("gateway:consul");
+
+/** One entry of GET /v1/health/service/:service, the fields this gateway reads. */
+export interface HealthEntry {
+  Node: { Node: string; Address: string };
+  Service: {
+    ID: string;
+    Service: string;
+    Address: string;
+    Port: number;
+    Tags: string[] | null;
+    Meta: Record<string, string> | null;
+  };
+  Checks: { CheckID: string; Status: string }[];
+}
+
+/** GET /v1/catalog/services: service name → tags. */
+export type CatalogServices = Record<string, string[]>;
+
+interface NodeConsulWatch {
+  on(event: "change", listener: (data: unknown, res: { headers: Record<string, string | undefined> }) => void): this;
+  on(event: "error", listener: (err: Error) => void): this;
+  end(): void;
+}
+
+interface NodeConsul {
+  agent: { service: { register: (opts: unknown) => Promise<unknown>; deregister: (opts: unknown) => Promise<unknown> } };
+  health: { service: (opts: unknown) => Promise<unknown> };
+  catalog: { service: { list: (opts: unknown) => Promise<unknown> } };
+  watch(opts: { method: (opts: unknown) => Promise<unknown>; options: Record<string, unknown>; maxAttempts: number }): NodeConsulWatch;
+  destroy(): void;
+}
+
+function createClient(address: ConsulAddress, token: string | undefined): NodeConsul {
+  return new (ConsulClient as unknown as new (o: unknown) => NodeConsul)({
+    host: address.host,
+    port: address.port,
+    secure: address.protocol === "https:",
+    ...(token === undefined ? {} : { defaults: { token } }),
+  });
+}
+
+/** A service registration with an HTTP health check, as the demo service makes for itself. */
+export interface ServiceRegistration {
+  id: string;
+  name: string;
+  address: string;
+  port: number;
+  tags?: string[];
+  meta?: Record<string, string>;
+  check: { http: string; interval: string; timeout: string; deregisterCriticalServiceAfter: string };
+}
+
+/** Registers and deregisters services with the local Consul agent (the agent API). */
+export class ConsulRegistrar {
+  private readonly client: NodeConsul;
+
+  constructor(address: ConsulAddress, token: string | undefined) {
+    this.client = createClient(address, token);
+  }
+
+  async register(registration: ServiceRegistration): Promise<void> {
+    await this.client.agent.service.register(registration);
+  }
+
+  async deregister(id: string): Promise<void> {
+    await this.client.agent.service.deregister({ id });
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+}
+
+export interface WatchHandle {
+  end(): void;
+}
+
+export interface ConsulWatcherOptions {
+  addresses: readonly ConsulAddress[];
+  token: string | undefined;
+  waitMs: number;
+  backoffMaxMs: number;
+}
+
+type Endpoint = "health" | "catalog";
+
+export class ConsulWatcher {
+  private readonly clients: NodeConsul[];
+  /** The address the next watch starts on; moves on after a failure, shared by all watches. */
+  private current = 0;
+
+  constructor(private readonly options: ConsulWatcherOptions) {
+    this.clients = options.addresses.map((a) => createClient(a, options.token));
+  }
+
+  /** The instances of `service` whose every check passes (Consul's `?passing`). */
+  watchPassing(
+    service: string,
+    onChange: (entries: HealthEntry[], index: string) => void,
+    onError: (err: Error) => void,
+  ): WatchHandle {
+    return this.watch("health", { service, passing: true }, (data, index) => onChange(data as HealthEntry[], index), onError);
+  }
+
+  watchCatalog(onChange: (services: CatalogServices, index: string) => void, onError: (err: Error) => void): WatchHandle {
+    return this.watch("catalog", {}, (data, index) => onChange(data as CatalogServices, index), onError);
+  }
+
+  close(): void {
+    for (const client of this.clients) client.destroy();
+  }
+
+  private addressName(i: number): string {
+    const a = this.options.addresses[i]!;
+    return `${a.protocol}//${a.host}:${a.port}`;
+  }
+
+  /**
+   * A blocking-query loop that survives failures: node-consul's Watch is told
+   * to stop at its first error (maxAttempts 0); we then move to the next
+   * address and start a new Watch from the last index after a backoff.
+   */
+  private watch(
+    endpoint: Endpoint,
+    params: Record<string, unknown>,
+    onChange: (data: unknown, index: string) => void,
+    onError: (err: Error) => void,
+  ): WatchHandle {
+    let index = "0";
+    let failures = 0;
+    let ended = false;
+    let active: NodeConsulWatch | undefined;
+    let retryTimer: NodeJS.Timeout | undefined;
+
+    const start = (): void => {
+      if (ended) return;
+      const at = this.current;
+      const client = this.clients[at]!;
+      const method = endpoint === "health" ? client.health.service : client.catalog.service.list;
+      const watch = client.watch({
+        method,
+        options: { ...params, index, wait: `${Math.round(this.options.waitMs / 1000)}s` },
+        maxAttempts: 0,
+      });
+      active = watch;
+      watch.on("change", (data, res) => {
+        failures = 0;
+        const next = res.headers["x-consul-index"] ?? "0";
+        // node-consul restarts from 0 when the index goes backwards (Consul's rule); we just follow.
+        index = next;
+        onChange(data, next);
+      });
+      watch.on("error", (err) => {
+        if (ended || active !== watch) return;
+        watch.end();
+        failures += 1;
+        if (this.current === at) this.current = (at + 1) % this.clients.length;
+        const delay = Math.min(this.options.backoffMaxMs, 100 * 2 ** Math.min(failures, 20));
+        debug("%s watch %o on %s failed (%s); retrying on %s in %d ms", endpoint, params, this.addressName(at), err.message, this.addressName(this.current), delay);
+        onError(err);
+        retryTimer = setTimeout(start, delay);
+      });
+    };
+    start();
+
+    return {
+      end: () => {
+        ended = true;
+        clearTimeout(retryTimer);
+        active?.end();
+      },
+    };
+  }
+}

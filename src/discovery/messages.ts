@@ -1,0 +1,99 @@
+/**
+ * The IPC schema between the gateway (parent) and the watcher child.
+ * The parent validates every message from the child before it touches the
+ * route table: a child is a separate process and its messages are input.
+ */
+import type { Instance } from "../routing/instance.js";
+
+/** Parent → child. */
+export type WatcherCommand = { type: "subscribe"; service: string } | { type: "unsubscribe"; service: string };
+
+/** Child → parent. */
+export type WatcherMessage =
+  | { type: "service"; service: string; index: string; instances: Instance[] }
+  | { type: "catalog"; index: string; services: string[] }
+  | { type: "watch-error"; service: string | null; message: string };
+
+/** Letters, digits, '-', '_' and '.', as Consul's DNS-compatible names; "." and ".." never. */
+const SERVICE_NAME = /^(?!\.\.?$)[A-Za-z0-9._-]{1,128}$/;
+
+export function isValidServiceName(name: string): boolean {
+  return SERVICE_NAME.test(name);
+}
+
+export class InvalidMessageError extends Error {
+  override name = "InvalidMessageError";
+}
+
+function fail(what: string): never {
+  throw new InvalidMessageError(what);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function serviceName(value: unknown, where: string): string {
+  if (typeof value !== "string" || !isValidServiceName(value)) fail(`${where}: not a valid service name`);
+  return value;
+}
+
+function consulIndex(value: unknown, where: string): string {
+  if (typeof value !== "string" || !/^\d{1,20}$/.test(value)) fail(`${where}: index must be a decimal string`);
+  return value;
+}
+
+function instance(value: unknown, where: string): Instance {
+  if (!isRecord(value)) fail(`${where}: not an object`);
+  const { id, address, port, tags, meta } = value;
+  if (typeof id !== "string" || id.length === 0) fail(`${where}.id: must be a non-empty string`);
+  // The address becomes the host of an upstream URL: only a plain host name or IP may pass.
+  if (typeof address !== "string" || !/^[A-Za-z0-9.:_-]{1,253}$/.test(address)) fail(`${where}.address: not a host name or IP`);
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) fail(`${where}.port: must be 1-65535`);
+  if (!Array.isArray(tags) || !tags.every((t) => typeof t === "string")) fail(`${where}.tags: must be an array of strings`);
+  if (!isRecord(meta) || !Object.values(meta).every((v) => typeof v === "string")) fail(`${where}.meta: must map strings to strings`);
+  return Object.freeze({
+    id,
+    address,
+    port,
+    tags: Object.freeze([...(tags as string[])]),
+    meta: Object.freeze({ ...(meta as Record<string, string>) }),
+  });
+}
+
+export function parseWatcherMessage(raw: unknown): WatcherMessage {
+  if (!isRecord(raw)) fail("message: not an object");
+  switch (raw.type) {
+    case "service": {
+      const service = serviceName(raw.service, "service");
+      if (!Array.isArray(raw.instances)) fail("instances: must be an array");
+      return {
+        type: "service",
+        service,
+        index: consulIndex(raw.index, "service"),
+        instances: raw.instances.map((item, i) => instance(item, `instances[${i}]`)),
+      };
+    }
+    case "catalog": {
+      if (!Array.isArray(raw.services)) fail("services: must be an array");
+      return {
+        type: "catalog",
+        index: consulIndex(raw.index, "catalog"),
+        services: raw.services.map((name, i) => serviceName(name, `services[${i}]`)),
+      };
+    }
+    case "watch-error": {
+      if (raw.service !== null) serviceName(raw.service, "service");
+      if (typeof raw.message !== "string") fail("message: must be a string");
+      return { type: "watch-error", service: raw.service as string | null, message: raw.message.slice(0, 2000) };
+    }
+    default:
+      fail(`type: unknown message type ${JSON.stringify(String(raw.type)).slice(0, 60)}`);
+  }
+}
+
+export function parseWatcherCommand(raw: unknown): WatcherCommand {
+  if (!isRecord(raw)) fail("command: not an object");
+  if (raw.type !== "subscribe" && raw.type !== "unsubscribe") fail("type: unknown command type");
+  return { type: raw.type, service: serviceName(raw.service, "service") };
+}

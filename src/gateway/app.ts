@@ -1,0 +1,43 @@
+import Koa from "koa";
+import Router from "@koa/router";
+import type { Balancer } from "../routing/balancers/index.js";
+import type { Forwarder } from "../proxy/forwarder.js";
+import { parseProxyTarget } from "../proxy/target.js";
+import { errorMiddleware } from "./error-middleware.js";
+import type { ServiceResolver } from "./service-resolver.js";
+
+export interface GatewayAppDeps {
+  resolver: ServiceResolver;
+  balancer: Balancer;
+  forwarder: Forwarder;
+}
+
+/**
+ * The Koa app: errors → router → proxy. The router dispatches only; the
+ * upstream path comes from the raw URL (parseProxyTarget) so encodings survive.
+ * Once the instance answers, Koa steps aside (ctx.respond = false) and the
+ * forwarder streams the response itself.
+ */
+export function createGatewayApp({ resolver, balancer, forwarder }: GatewayAppDeps): Koa {
+  const app = new Koa();
+  // Errors are answered by errorMiddleware; Koa's default printer would only repeat them.
+  app.silent = true;
+  const router = new Router();
+
+  router.all("/:service{/*rest}", async (ctx) => {
+    const target = parseProxyTarget(ctx.req.url ?? "");
+    const instances = await resolver.resolve(target.service);
+    const instance = balancer.pick(target.service, instances);
+    const upstream = await forwarder.send(ctx.req, ctx.res, instance, target.upstreamPath, target.service, {
+      clientAddress: ctx.req.socket.remoteAddress ?? "unknown",
+      proto: "http",
+      host: ctx.req.headers.host,
+    });
+    ctx.respond = false;
+    await forwarder.relay(upstream, ctx.res);
+  });
+
+  app.use(errorMiddleware);
+  app.use(router.routes());
+  return app;
+}

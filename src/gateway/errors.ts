@@ -1,0 +1,54 @@
+/**
+ * Every failure the gateway answers with. One class, a stable `code` per kind,
+ * and one middleware (error-middleware.ts) that turns it into the JSON shape
+ * {"error":{"code","message","service"}}.
+ */
+export type GatewayErrorCode =
+  | "INVALID_SERVICE_NAME"
+  | "INVALID_PATH"
+  | "ROUTE_NOT_FOUND"
+  | "UNKNOWN_SERVICE"
+  | "NO_HEALTHY_INSTANCE"
+  | "DISCOVERY_TIMEOUT"
+  | "UPSTREAM_UNREACHABLE"
+  | "UPSTREAM_TIMEOUT"
+  | "UPSTREAM_ERROR"
+  | "INTERNAL_ERROR";
+
+const STATUS_BY_CODE: Readonly<Record<GatewayErrorCode, number>> = {
+  INVALID_SERVICE_NAME: 400,
+  INVALID_PATH: 400,
+  ROUTE_NOT_FOUND: 404,
+  UNKNOWN_SERVICE: 404,
+  NO_HEALTHY_INSTANCE: 503,
+  DISCOVERY_TIMEOUT: 503,
+  UPSTREAM_UNREACHABLE: 502,
+  UPSTREAM_TIMEOUT: 504,
+  UPSTREAM_ERROR: 502,
+  INTERNAL_ERROR: 500,
+};
+
+export class GatewayError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: GatewayErrorCode,
+    message: string,
+    readonly service?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "GatewayError";
+    this.status = STATUS_BY_CODE[code];
+  }
+
+  toJSON(): { error: { code: GatewayErrorCode; message: string; service?: string } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.service === undefined ? {} : { service: this.service }),
+      },
+    };
+  }
+}

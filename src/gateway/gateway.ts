@@ -1,0 +1,70 @@
+/**
+ * One gateway process: the route store fed by the supervised watcher child,
+ * and the Koa app on an HTTP server. `startGateway` returns once listening.
+ */
+import { createServer, type Server } from "node:http";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import createDebug from "debug";
+import type { GatewayConfig } from "../config.js";
+import { WatcherSupervisor } from "../discovery/supervisor.js";
+import { Forwarder } from "../proxy/forwarder.js";
+import { createBalancer } from "../routing/balancers/index.js";
+import { RouteStore } from "../routing/route-store.js";
+import { createGatewayApp } from "./app.js";
+import { applyWatcherMessage } from "./route-updates.js";
+import { ServiceResolver } from "./service-resolver.js";
+
+const debug = createDebug("gateway:server");
+
+export interface Gateway {
+  readonly port: number;
+  readonly store: RouteStore;
+  readonly supervisor: WatcherSupervisor;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: GatewayConfig): Promise<Gateway> {
+  const store = new RouteStore();
+  const supervisor = new WatcherSupervisor({
+    consul: {
+      addresses: config.consulAddresses,
+      token: config.consulToken,
+      waitMs: config.consulWaitMs,
+      backoffMaxMs: config.watcherRestartMaxMs,
+    },
+    restartMaxMs: config.watcherRestartMaxMs,
+    onMessage: (message) => applyWatcherMessage(store, message),
+  });
+  supervisor.start();
+  for (const service of config.services) supervisor.subscribe(service);
+
+  const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
+  const resolver = new ServiceResolver(store, (service) => supervisor.subscribe(service), config.discoveryTimeoutMs);
+  const app = createGatewayApp({ resolver, balancer: createBalancer(config.balancer), forwarder });
+
+  const server = createServer(app.callback());
+  server.listen(config.port, config.host);
+  try {
+    await once(server, "listening");
+  } catch (err) {
+    await supervisor.stop();
+    throw err;
+  }
+  const port = (server.address() as AddressInfo).port;
+  debug("listening on %s:%d", config.host, port);
+
+  return {
+    port,
+    store,
+    supervisor,
+    server,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await Promise.all([closed, supervisor.stop()]);
+      await forwarder.close();
+    },
+  };
+}

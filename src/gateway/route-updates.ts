@@ -1,0 +1,24 @@
+import createDebug from "debug";
+import type { WatcherMessage } from "../discovery/messages.js";
+import { describeInstances } from "../routing/instance.js";
+import type { RouteStore } from "../routing/route-store.js";
+
+const debug = createDebug("gateway:routes");
+
+/** Turns one validated watcher message into a new route table; logs the change notification. */
+export function applyWatcherMessage(store: RouteStore, message: WatcherMessage): void {
+  switch (message.type) {
+    case "service":
+      debug("change %s index=%s instances=%d [%s]", message.service, message.index, message.instances.length, describeInstances(message.instances));
+      store.swap(store.current.withService(message.service, message.instances, message.index));
+      return;
+    case "catalog":
+      debug("catalog index=%s services=%d", message.index, message.services.length);
+      store.swap(store.current.withCatalog(message.services, message.index));
+      return;
+    case "watch-error":
+      // The table is left as it is: a Consul failure never empties it.
+      debug("watch error%s: %s; last known routes kept", message.service === null ? " (catalog)" : ` (${message.service})`, message.message);
+      return;
+  }
+}

@@ -1,0 +1,30 @@
+/** service-web instances running inside the test process, on free loopback ports. */
+import { createServer, type Server } from "node:http";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { createServiceWebApp } from "../../src/service-web/app.js";
+
+export interface Backend {
+  id: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startBackend(id: string): Promise<Backend> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as AddressInfo).port;
+  server.on("request", createServiceWebApp({ id, port }).callback());
+  return {
+    id,
+    port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
