@@ -1,21 +1,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ConsulAgent } from "../support/consul.js";
-import { startBackend, type Backend } from "../support/backends.js";
+import { httpCheckedRegistration as registration, startBackend, type Backend } from "../support/backends.js";
 import { captureDebug, countHits, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { eventually } from "../support/wait.js";
 import superagent from "superagent";
-
-/** Registers a backend the way service-web does: an HTTP check on /health every second. */
-function registration(backend: Backend) {
-  return {
-    ID: backend.id,
-    Name: "service-web",
-    Address: "127.0.0.1",
-    Port: backend.port,
-    Check: { HTTP: `http://127.0.0.1:${backend.port}/health`, Interval: "1s", Timeout: "1s", Status: "passing" },
-  };
-}
 
 describe("routing to instances registered in a real Consul", () => {
   let consul: ConsulAgent;

@@ -28,3 +28,14 @@ export async function startBackend(id: string): Promise<Backend> {
       }),
   };
 }
+
+/** A registration as service-web makes for itself: an HTTP check on /health every second. */
+export function httpCheckedRegistration(backend: Backend, name = "service-web") {
+  return {
+    ID: backend.id,
+    Name: name,
+    Address: "127.0.0.1",
+    Port: backend.port,
+    Check: { HTTP: `http://127.0.0.1:${backend.port}/health`, Interval: "1s", Timeout: "1s", Status: "passing" },
+  };
+}
