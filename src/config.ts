@@ -115,7 +115,7 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
     },
   },
   balancer: {
-    key: "balancer", env: "GATEWAY_BALANCER", form: BALANCER_NAMES.join(" | "), default: "random",
+    key: "balancer", env: "GATEWAY_BALANCER", form: BALANCER_NAMES.join(", "), default: "random",
     doc: "How an instance is chosen for each request.",
     parse: (raw, env) => {
       if (!(BALANCER_NAMES as readonly string[]).includes(raw)) {

@@ -38,6 +38,10 @@ export interface TestRegistration {
 export class ConsulAgent {
   private process: Started | undefined;
 
+  get pid(): number | undefined {
+    return this.process?.child.pid;
+  }
+
   private constructor(
     readonly httpPort: number,
     private readonly ports: { serfLan: number; serfWan: number; server: number },
@@ -53,8 +57,10 @@ export class ConsulAgent {
     return `http://${this.address}`;
   }
 
-  static async start(): Promise<ConsulAgent> {
-    const [http, serfLan, serfWan, server] = (await freePorts(4)) as [number, number, number, number];
+  /** Starts a single-server agent; `httpPort` fixed (the demo's 8500) or free. */
+  static async start(options: { httpPort?: number } = {}): Promise<ConsulAgent> {
+    const [free, serfLan, serfWan, server] = (await freePorts(4)) as [number, number, number, number];
+    const http = options.httpPort ?? free;
     const dataDir = mkdtempSync(join(tmpdir(), "kcg-consul-"));
     const agent = new ConsulAgent(http, { serfLan, serfWan, server }, dataDir);
     await agent.boot();

@@ -17,6 +17,8 @@ export interface Started {
   output(): string;
   /** Resolves when `pattern` appears in the output, rejects after `timeoutMs`. */
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves with the exit code (or signal) when the process ends by itself. */
+  exited: Promise<number | NodeJS.Signals | null>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code or signal. */
   stop(graceMs?: number): Promise<number | NodeJS.Signals | null>;
 }
@@ -37,6 +39,7 @@ export function start(command: string, args: readonly string[], options: SpawnOp
 
   return {
     child,
+    exited,
     output: () => output,
     waitForOutput(pattern, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {

@@ -1,0 +1,77 @@
+/**
+ * `npm run demo`: a real Consul agent, three self-registering service-web
+ * instances and the gateway, as local processes. Ctrl-C stops everything.
+ *
+ * Flags: --gateway-port N (3000), --consul-port N (8500), --instances N (3).
+ */
+import { parseArgs } from "node:util";
+import { ConsulAgent } from "../test/support/consul.js";
+import { freePort } from "../test/support/ports.js";
+import { startTs, type Started } from "../test/support/processes.js";
+
+const { values } = parseArgs({
+  options: {
+    "gateway-port": { type: "string", default: "3000" },
+    "consul-port": { type: "string", default: "8500" },
+    instances: { type: "string", default: "3" },
+  },
+});
+const gatewayPort = Number(values["gateway-port"]);
+const instances = Number(values.instances);
+
+function relay(name: string, process: Started): void {
+  const print = (chunk: Buffer): void => {
+    for (const line of chunk.toString().split("\n")) if (line.trim()) console.log(`[${name}] ${line}`);
+  };
+  process.child.stdout?.on("data", print);
+  process.child.stderr?.on("data", print);
+}
+
+console.log(`demo: starting Consul on 127.0.0.1:${values["consul-port"]}`);
+const consul = await ConsulAgent.start({ httpPort: Number(values["consul-port"]) });
+const children: Started[] = [];
+let stopping = false;
+
+async function stopAll(code: number): Promise<never> {
+  if (stopping) return new Promise(() => {});
+  stopping = true;
+  console.log("demo: stopping the gateway, the instances and Consul");
+  await Promise.all(children.map((child) => child.stop()));
+  await consul.destroy();
+  console.log("demo: stopped, nothing left running");
+  process.exit(code);
+}
+process.on("SIGINT", () => void stopAll(0));
+process.on("SIGTERM", () => void stopAll(0));
+
+try {
+  for (let i = 1; i <= instances; i++) {
+    const port = await freePort();
+    const web = startTs("src/service-web/main.ts", [], {
+      env: { ...process.env, CONSUL_HTTP_ADDR: consul.address, SERVICE_WEB_PORT: String(port), SERVICE_WEB_HOST: "127.0.0.1", SERVICE_WEB_ID: `service-web-${i}` },
+    });
+    children.push(web);
+    relay(`service-web-${i}`, web);
+    await web.waitForOutput(/registered in Consul/);
+  }
+  const gateway = startTs("src/main.ts", [], {
+    env: {
+      ...process.env,
+      DEBUG: process.env.DEBUG ?? "gateway:routes,gateway:supervisor",
+      CONSUL_HTTP_ADDR: consul.address,
+      GATEWAY_PORT: String(gatewayPort),
+      GATEWAY_SERVICES: "service-web",
+    },
+  });
+  children.push(gateway);
+  relay("gateway", gateway);
+  await gateway.waitForOutput(/listening on/);
+  console.log(`
+demo: ready. Consul UI: ${consul.url}/ui   pids: consul ${consul.pid}, ${children.map((c) => c.child.pid).join(" ")}
+demo: try   curl localhost:${gatewayPort}/service-web/getRemoteIp
+demo: Ctrl-C stops everything.
+`);
+} catch (err) {
+  console.error("demo: failed to start:", err);
+  await stopAll(1);
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what `npm test` and `npm run demo` need and do not find: the npm
+# dependencies (from the lock file) and a Consul binary (scripts/ensure-consul.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "ensure-deps: installing npm dependencies (npm ci)" >&2
+  npm ci --no-audit --no-fund
+fi
+consul=$(bash scripts/ensure-consul.sh | tail -n 1)
+echo "ensure-deps: consul at $consul" >&2

@@ -1,0 +1,80 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig, parseConsulAddress, settingsMarkdownTable } from "../../src/config.js";
+
+test("defaults apply when nothing is set", () => {
+  const config = loadConfig({});
+  assert.equal(config.port, 3000);
+  assert.equal(config.host, "0.0.0.0");
+  assert.deepEqual(config.consulAddresses, [{ protocol: "http:", host: "127.0.0.1", port: 8500 }]);
+  assert.equal(config.balancer, "random");
+  assert.deepEqual(config.services, []);
+  assert.equal(config.consulToken, undefined);
+});
+
+test("environment values are parsed into typed settings", () => {
+  const config = loadConfig({
+    GATEWAY_PORT: "8080",
+    CONSUL_HTTP_ADDR: "10.0.0.1:8500, https://consul.internal ,10.0.0.3",
+    CONSUL_HTTP_TOKEN: "secret",
+    GATEWAY_SERVICES: "service-web, api",
+    GATEWAY_BALANCER: "round-robin",
+    GATEWAY_UPSTREAM_TIMEOUT_MS: "1500",
+  });
+  assert.equal(config.port, 8080);
+  assert.deepEqual(config.consulAddresses, [
+    { protocol: "http:", host: "10.0.0.1", port: 8500 },
+    { protocol: "https:", host: "consul.internal", port: 443 },
+    { protocol: "http:", host: "10.0.0.3", port: 8500 },
+  ]);
+  assert.equal(config.consulToken, "secret");
+  assert.deepEqual(config.services, ["service-web", "api"]);
+  assert.equal(config.balancer, "round-robin");
+  assert.equal(config.upstreamTimeoutMs, 1500);
+});
+
+test("flags override the environment, in both --flag=value and --flag value forms", () => {
+  const config = loadConfig({ GATEWAY_PORT: "1" }, ["--port=2", "--balancer", "round-robin", "--consul-http-addr", "c:1"]);
+  assert.equal(config.port, 2);
+  assert.equal(config.balancer, "round-robin");
+  assert.equal(config.consulAddresses[0]!.host, "c");
+});
+
+const invalid: [Record<string, string>, string, RegExp][] = [
+  [{ GATEWAY_PORT: "http" }, "GATEWAY_PORT", /integer from 0 to 65535/],
+  [{ GATEWAY_PORT: "70000" }, "GATEWAY_PORT", /integer from 0 to 65535/],
+  [{ GATEWAY_PORT: "-1" }, "GATEWAY_PORT", /integer/],
+  [{ GATEWAY_BALANCER: "fastest" }, "GATEWAY_BALANCER", /one of random, round-robin/],
+  [{ CONSUL_HTTP_ADDR: "ftp://x:1" }, "CONSUL_HTTP_ADDR", /host:port/],
+  [{ CONSUL_HTTP_ADDR: "x:1/v1/path" }, "CONSUL_HTTP_ADDR", /host:port/],
+  [{ CONSUL_HTTP_ADDR: " , " }, "CONSUL_HTTP_ADDR", /at least one/],
+  [{ GATEWAY_SERVICES: "ok,not ok" }, "GATEWAY_SERVICES", /not a service name/],
+  [{ GATEWAY_UPSTREAM_TIMEOUT_MS: "0" }, "GATEWAY_UPSTREAM_TIMEOUT_MS", /1 to 3600000/],
+  [{ GATEWAY_CONSUL_WAIT_MS: "10" }, "GATEWAY_CONSUL_WAIT_MS", /1000 to 600000/],
+];
+
+for (const [env, setting, pattern] of invalid) {
+  test(`${setting}=${JSON.stringify(Object.values(env)[0])} is refused, naming the setting and the accepted form`, () => {
+    assert.throws(
+      () => loadConfig(env),
+      (err: unknown) => err instanceof ConfigError && err.setting === setting && err.message.startsWith(`${setting}: `) && pattern.test(err.message),
+    );
+  });
+}
+
+test("an unknown flag is refused with the list of accepted ones", () => {
+  assert.throws(() => loadConfig({}, ["--prot=1"]), /--prot: unknown option; accepted: .*--port/);
+  assert.throws(() => loadConfig({}, ["--port"]), /--port: needs a value/);
+});
+
+test("parseConsulAddress accepts host:port, a scheme, and bracketed IPv6", () => {
+  assert.deepEqual(parseConsulAddress("[::1]:8500"), { protocol: "http:", host: "::1", port: 8500 });
+  assert.deepEqual(parseConsulAddress("http://consul:9"), { protocol: "http:", host: "consul", port: 9 });
+});
+
+test("the README's configuration table lists every variable", () => {
+  const table = settingsMarkdownTable();
+  for (const name of ["GATEWAY_PORT", "CONSUL_HTTP_ADDR", "CONSUL_HTTP_TOKEN", "GATEWAY_SERVICES", "GATEWAY_BALANCER", "GATEWAY_UPSTREAM_TIMEOUT_MS", "GATEWAY_DISCOVERY_TIMEOUT_MS"]) {
+    assert.match(table, new RegExp(`\\| \`${name}\` \\|`));
+  }
+});
