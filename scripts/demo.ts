@@ -2,7 +2,13 @@
  * `npm run demo`: a real Consul agent, three self-registering service-web
  * instances and the gateway, as local processes. Ctrl-C stops everything.
  *
- * Flags: --gateway-port N (3000), --consul-port N (8500), --instances N (3).
+ * `npm run demo -- --cluster`: the topology of docker-compose.yml instead: three
+ * Consul servers joined into one cluster, the instances registering through
+ * them in turn (the part Registrator plays in Docker), and the gateway given
+ * all three addresses.
+ *
+ * Flags: --gateway-port N (3000), --consul-port N (8500, the first server's),
+ * --instances N (3), --cluster.
  */
 import { parseArgs } from "node:util";
 import { ConsulAgent } from "../test/support/consul.js";
@@ -14,6 +20,7 @@ const { values } = parseArgs({
     "gateway-port": { type: "string", default: "3000" },
     "consul-port": { type: "string", default: "8500" },
     instances: { type: "string", default: "3" },
+    cluster: { type: "boolean", default: false },
   },
 });
 const gatewayPort = Number(values["gateway-port"]);
@@ -27,8 +34,10 @@ function relay(name: string, process: Started): void {
   process.child.stderr?.on("data", print);
 }
 
-console.log(`demo: starting Consul on 127.0.0.1:${values["consul-port"]}`);
-const consul = await ConsulAgent.start({ httpPort: Number(values["consul-port"]) });
+const consulPort = Number(values["consul-port"]);
+console.log(values.cluster ? `demo: starting a three-server Consul cluster, the first on 127.0.0.1:${consulPort}` : `demo: starting Consul on 127.0.0.1:${consulPort}`);
+const servers = values.cluster ? await ConsulAgent.startCluster(3, { firstHttpPort: consulPort }) : [await ConsulAgent.start({ httpPort: consulPort })];
+const consul = servers[0]!;
 const children: Started[] = [];
 let stopping = false;
 
@@ -37,7 +46,7 @@ async function stopAll(code: number): Promise<never> {
   stopping = true;
   console.log("demo: stopping the gateway, the instances and Consul");
   await Promise.all(children.map((child) => child.stop()));
-  await consul.destroy();
+  await Promise.all(servers.map((server) => server.destroy()));
   console.log("demo: stopped, nothing left running");
   process.exit(code);
 }
@@ -48,7 +57,7 @@ try {
   for (let i = 1; i <= instances; i++) {
     const port = await freePort();
     const web = startTs("src/service-web/main.ts", [], {
-      env: { ...process.env, CONSUL_HTTP_ADDR: consul.address, SERVICE_WEB_PORT: String(port), SERVICE_WEB_HOST: "127.0.0.1", SERVICE_WEB_ID: `service-web-${i}` },
+      env: { ...process.env, CONSUL_HTTP_ADDR: servers[(i - 1) % servers.length]!.address, SERVICE_WEB_PORT: String(port), SERVICE_WEB_HOST: "127.0.0.1", SERVICE_WEB_ID: `service-web-${i}` },
     });
     children.push(web);
     relay(`service-web-${i}`, web);
@@ -58,7 +67,7 @@ try {
     env: {
       ...process.env,
       DEBUG: process.env.DEBUG ?? "gateway:routes,gateway:supervisor",
-      CONSUL_HTTP_ADDR: consul.address,
+      CONSUL_HTTP_ADDR: servers.map((server) => server.address).join(","),
       GATEWAY_PORT: String(gatewayPort),
       GATEWAY_SERVICES: "service-web",
     },
@@ -67,7 +76,7 @@ try {
   relay("gateway", gateway);
   await gateway.waitForOutput(/listening on/);
   console.log(`
-demo: ready. Consul UI: ${consul.url}/ui   pids: consul ${consul.pid}, ${children.map((c) => c.child.pid).join(" ")}
+demo: ready. Consul UI: ${consul.url}/ui   pids: consul ${servers.map((s) => s.pid).join(" ")}, ${children.map((c) => c.child.pid).join(" ")}
 demo: try   curl localhost:${gatewayPort}/service-web/getRemoteIp
 demo: Ctrl-C stops everything.
 `);

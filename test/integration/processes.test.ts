@@ -90,27 +90,31 @@ describe("the gateway and service-web as processes", () => {
 });
 
 describe("npm run demo", () => {
-  test("brings up Consul, three instances and the gateway, answers the README's curl, and Ctrl-C leaves nothing running", async () => {
-    const [gatewayPort, consulPort] = [await freePort(), await freePort()];
-    const demo = startTs("scripts/demo.ts", ["--gateway-port", String(gatewayPort), "--consul-port", String(consulPort)]);
-    try {
-      const ready = await demo.waitForOutput(/demo: ready\. .* pids: consul (\d+), ([\d ]+)\n/, 60_000);
-      const pids = [ready[1]!, ...ready[2]!.trim().split(" ")].map(Number);
-      assert.equal(pids.length, 5, "consul, three instances, the gateway");
+  for (const [flags, servers] of [[[], 1], [["--cluster"], 3]] as const) {
+    test(`${flags.join(" ") || "(one server)"}: brings up ${servers} Consul server(s), three instances and the gateway, answers the README's curl, and Ctrl-C leaves nothing running`, async () => {
+      const [gatewayPort, consulPort] = [await freePort(), await freePort()];
+      const demo = startTs("scripts/demo.ts", ["--gateway-port", String(gatewayPort), "--consul-port", String(consulPort), ...flags]);
+      try {
+        const ready = await demo.waitForOutput(/demo: ready\. .* pids: consul ([\d ]+), ([\d ]+)\n/, 90_000);
+        const consulPids = ready[1]!.trim().split(" ").map(Number);
+        assert.equal(consulPids.length, servers);
+        const pids = [...consulPids, ...ready[2]!.trim().split(" ").map(Number)];
+        assert.equal(pids.length, servers + 4, "consul, three instances, the gateway");
 
-      const ids = new Set<string>();
-      await eventually(async () => {
-        const res = await superagent.get(`http://localhost:${gatewayPort}/service-web/getRemoteIp`);
-        ids.add((res.body as { id: string }).id);
-        return ids.size === 3;
-      }, 20_000, "answers from all three instances");
+        const ids = new Set<string>();
+        await eventually(async () => {
+          const res = await superagent.get(`http://localhost:${gatewayPort}/service-web/getRemoteIp`);
+          ids.add((res.body as { id: string }).id);
+          return ids.size === 3;
+        }, 20_000, "answers from all three instances");
 
-      demo.child.kill("SIGINT");
-      assert.equal(await demo.exited, 0);
-      assert.match(demo.output(), /demo: stopped, nothing left running/);
-      for (const pid of pids) assert.throws(() => process.kill(pid, 0), { code: "ESRCH" }, `pid ${pid} still running`);
-    } finally {
-      await demo.stop();
-    }
-  });
+        demo.child.kill("SIGINT");
+        assert.equal(await demo.exited, 0);
+        assert.match(demo.output(), /demo: stopped, nothing left running/);
+        for (const pid of pids) assert.throws(() => process.kill(pid, 0), { code: "ESRCH" }, `pid ${pid} still running`);
+      } finally {
+        await demo.stop();
+      }
+    });
+  }
 });

@@ -1,8 +1,9 @@
 /**
- * A real Consul agent for the tests: a single server on 127.0.0.1 with free
- * ports (HTTP, serf LAN/WAN, server RPC; DNS and gRPC off) and a temporary data
- * folder. Server mode with a data folder (not -dev) so that a restart keeps the
- * catalog, as a real deployment does.
+ * Real Consul agents for the tests and the demo: servers on 127.0.0.1 with free
+ * ports (HTTP, serf LAN/WAN, server RPC; DNS and gRPC off) and temporary data
+ * folders. Server mode with a data folder (not -dev) so that a restart keeps
+ * the catalog, as a real deployment does. One server alone, or three that
+ * join each other into one cluster.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -35,22 +36,40 @@ export interface TestRegistration {
   Check?: Record<string, unknown>;
 }
 
+interface AgentPorts {
+  http: number;
+  serfLan: number;
+  serfWan: number;
+  server: number;
+}
+
+async function allocatePorts(httpPort?: number): Promise<AgentPorts> {
+  const [free, serfLan, serfWan, server] = (await freePorts(4)) as [number, number, number, number];
+  return { http: httpPort ?? free, serfLan, serfWan, server };
+}
+
 export class ConsulAgent {
   private process: Started | undefined;
+
+  private constructor(
+    readonly node: string,
+    private readonly ports: AgentPorts,
+    readonly dataDir: string,
+    /** -bootstrap-expect and -retry-join: what makes a lone server or a cluster member. */
+    private readonly clusterArgs: readonly string[],
+  ) {}
 
   get pid(): number | undefined {
     return this.process?.child.pid;
   }
 
-  private constructor(
-    readonly httpPort: number,
-    private readonly ports: { serfLan: number; serfWan: number; server: number },
-    readonly dataDir: string,
-  ) {}
+  get httpPort(): number {
+    return this.ports.http;
+  }
 
   /** host:port, the form CONSUL_HTTP_ADDR takes. */
   get address(): string {
-    return `127.0.0.1:${this.httpPort}`;
+    return `127.0.0.1:${this.ports.http}`;
   }
 
   get url(): string {
@@ -59,34 +78,61 @@ export class ConsulAgent {
 
   /** Starts a single-server agent; `httpPort` fixed (the demo's 8500) or free. */
   static async start(options: { httpPort?: number } = {}): Promise<ConsulAgent> {
-    const [free, serfLan, serfWan, server] = (await freePorts(4)) as [number, number, number, number];
-    const http = options.httpPort ?? free;
-    const dataDir = mkdtempSync(join(tmpdir(), "kcg-consul-"));
-    const agent = new ConsulAgent(http, { serfLan, serfWan, server }, dataDir);
+    const agent = new ConsulAgent("kcg-test", await allocatePorts(options.httpPort), mkdtempSync(join(tmpdir(), "kcg-consul-")), ["-bootstrap-expect=1"]);
     await agent.boot();
     return agent;
   }
 
+  /**
+   * Starts `size` servers that join each other (-retry-join on their serf LAN
+   * ports) and waits until every one of them sees the same leader.
+   */
+  static async startCluster(size = 3, options: { firstHttpPort?: number } = {}): Promise<ConsulAgent[]> {
+    const ports: AgentPorts[] = [];
+    for (let i = 0; i < size; i++) ports.push(await allocatePorts(i === 0 ? options.firstHttpPort : undefined));
+    const agents = ports.map(
+      (p, i) =>
+        new ConsulAgent(`kcg-server-${i + 1}`, p, mkdtempSync(join(tmpdir(), `kcg-consul-${i + 1}-`)), [
+          `-bootstrap-expect=${size}`,
+          ...ports.filter((other) => other !== p).map((other) => `-retry-join=127.0.0.1:${other.serfLan}`),
+        ]),
+    );
+    for (const agent of agents) agent.launch();
+    await Promise.all(agents.map((agent) => agent.waitReady(size)));
+    return agents;
+  }
+
+  /** Starts the process (again, after stop()) and waits until it is usable. */
   async boot(): Promise<void> {
+    this.launch();
+    await this.waitReady(1);
+  }
+
+  private launch(): void {
     const config = join(this.dataDir, "ports.hcl");
+    const p = this.ports;
     writeFileSync(
       config,
-      `ports {\n  http = ${this.httpPort}\n  dns = -1\n  grpc = -1\n  grpc_tls = -1\n  serf_lan = ${this.ports.serfLan}\n  serf_wan = ${this.ports.serfWan}\n  server = ${this.ports.server}\n}\nperformance { raft_multiplier = 1 }\n`,
+      `ports {\n  http = ${p.http}\n  dns = -1\n  grpc = -1\n  grpc_tls = -1\n  serf_lan = ${p.serfLan}\n  serf_wan = ${p.serfWan}\n  server = ${p.server}\n}\nperformance { raft_multiplier = 1 }\n`,
     );
     this.process = start(consulBinary(), [
-      "agent", "-server", "-bootstrap-expect=1", "-node=kcg-test", "-bind=127.0.0.1", "-client=127.0.0.1",
+      "agent", "-server", `-node=${this.node}`, "-bind=127.0.0.1", "-client=127.0.0.1",
       `-data-dir=${join(this.dataDir, "data")}`, `-config-file=${config}`, "-log-level=warn", "-disable-host-node-id",
+      ...this.clusterArgs,
     ]);
-    // A leader, and our node in the catalog: before that, registrations are not yet visible.
+  }
+
+  /** A leader, and the expected nodes in the catalog: before that, registrations are not yet visible. */
+  private async waitReady(nodes: number): Promise<void> {
     await eventually(async () => {
       const leader = await superagent.get(`${this.url}/v1/status/leader`).timeout(1000);
       if (!leader.body) return false;
-      const nodes = await superagent.get(`${this.url}/v1/catalog/nodes`).timeout(1000);
-      return (nodes.body as unknown[]).length > 0;
-    }, 30_000, `Consul leader on ${this.address} (output: ${this.process.output()})`);
+      const catalog = await superagent.get(`${this.url}/v1/catalog/nodes`).timeout(1000);
+      return (catalog.body as unknown[]).length >= nodes;
+    }, 60_000, `Consul ${this.node} ready on ${this.address} (output: ${this.process?.output()})`);
   }
 
-  /** Stops the agent (SIGTERM: a graceful leave); its data folder is kept for restart(). */
+  /** Stops the agent (SIGTERM); its data folder is kept for restart(). */
   async stop(): Promise<void> {
     await this.process?.stop(10_000);
     this.process = undefined;
