@@ -10,6 +10,7 @@ import type { GatewayConfig } from "../config.js";
 import { WatcherSupervisor } from "../discovery/supervisor.js";
 import { Forwarder } from "../proxy/forwarder.js";
 import { createBalancer } from "../routing/balancers/index.js";
+import { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import { RouteStore } from "../routing/route-store.js";
 import { createGatewayApp } from "./app.js";
 import { applyWatcherMessage } from "./route-updates.js";
@@ -20,6 +21,7 @@ const debug = createDebug("gateway:server");
 export interface Gateway {
   readonly port: number;
   readonly store: RouteStore;
+  readonly stats: InstanceStatsRegistry;
   readonly supervisor: WatcherSupervisor;
   readonly server: Server;
   close(): Promise<void>;
@@ -27,6 +29,7 @@ export interface Gateway {
 
 export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const store = new RouteStore();
+  const stats = new InstanceStatsRegistry();
   const supervisor = new WatcherSupervisor({
     consul: {
       addresses: config.consulAddresses,
@@ -35,14 +38,14 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
       backoffMaxMs: config.watcherRestartMaxMs,
     },
     restartMaxMs: config.watcherRestartMaxMs,
-    onMessage: (message) => applyWatcherMessage(store, message),
+    onMessage: (message) => applyWatcherMessage(store, stats, message),
   });
   supervisor.start();
   for (const service of config.services) supervisor.subscribe(service);
 
   const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
   const resolver = new ServiceResolver(store, (service) => supervisor.subscribe(service), config.discoveryTimeoutMs);
-  const app = createGatewayApp({ resolver, balancer: createBalancer(config.balancer), forwarder });
+  const app = createGatewayApp({ resolver, balancer: createBalancer(config.balancer), forwarder, stats });
 
   const server = createServer(app.callback());
   server.listen(config.port, config.host);
@@ -58,6 +61,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   return {
     port,
     store,
+    stats,
     supervisor,
     server,
     async close() {
