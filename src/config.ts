@@ -24,6 +24,7 @@ export interface GatewayConfig {
   readonly discoveryTimeoutMs: number;
   readonly consulWaitMs: number;
   readonly watcherRestartMaxMs: number;
+  readonly workers: number;
 }
 
 export class ConfigError extends Error {
@@ -139,6 +140,11 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   watcherRestartMaxMs: {
     key: "watcherRestartMaxMs", env: "GATEWAY_WATCHER_RESTART_MAX_MS", form: "100-600000", default: "10000",
     doc: "Ceiling of the exponential backoff between watcher restarts and Consul retries.", parse: integer(100, 600_000),
+  },
+  workers: {
+    key: "workers", env: "GATEWAY_WORKERS", form: "1-256", default: "1",
+    doc: "Gateway processes sharing the port (node:cluster). Above 1, a primary runs the one watcher child, relays its routes to every worker and re-forks a worker that dies.",
+    parse: integer(1, 256),
   },
 };
 

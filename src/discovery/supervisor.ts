@@ -12,18 +12,31 @@ import { dirname, extname, join } from "node:path";
 import createDebug from "debug";
 import type { ConsulWatcherOptions } from "./consul-adapter.js";
 import { parseWatcherMessage, type WatcherCommand, type WatcherMessage } from "./messages.js";
+import { RestartBackoff } from "./restart-backoff.js";
+import type { RouteSource } from "./route-source.js";
 import { WATCHER_CONFIG_ENV } from "./watcher-child-config.js";
+import type { GatewayConfig } from "../config.js";
 
 const debug = createDebug("gateway:supervisor");
 
-/** A child that lived this long is taken as healthy: its next death starts the backoff from the bottom. */
-const STABLE_AFTER_MS = 10_000;
 const STOP_GRACE_MS = 3_000;
 
 export interface SupervisorOptions {
   consul: ConsulWatcherOptions;
   restartMaxMs: number;
-  onMessage: (message: WatcherMessage) => void;
+}
+
+/** The supervisor's settings, taken from the gateway's configuration. */
+export function supervisorOptions(config: GatewayConfig): SupervisorOptions {
+  return {
+    consul: {
+      addresses: config.consulAddresses,
+      token: config.consulToken,
+      waitMs: config.consulWaitMs,
+      backoffMaxMs: config.watcherRestartMaxMs,
+    },
+    restartMaxMs: config.watcherRestartMaxMs,
+  };
 }
 
 /** The child runs from the same kind of file as this one: .ts under tsx (tests, dev), .js when compiled. */
@@ -36,22 +49,26 @@ function childEntry(): { path: string; execArgv: string[] } {
   };
 }
 
-export class WatcherSupervisor {
+export class WatcherSupervisor implements RouteSource {
   private child: ChildProcess | undefined;
   private readonly subscriptions = new Set<string>();
-  private consecutiveRestarts = 0;
+  private readonly backoff: RestartBackoff;
+  private onMessage: (message: WatcherMessage) => void = () => {};
   private restartTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** How many times the child has been re-forked after dying. */
   restarts = 0;
 
-  constructor(private readonly options: SupervisorOptions) {}
+  constructor(private readonly options: SupervisorOptions) {
+    this.backoff = new RestartBackoff(options.restartMaxMs);
+  }
 
   get childPid(): number | undefined {
     return this.child?.pid;
   }
 
-  start(): void {
+  start(onMessage: (message: WatcherMessage) => void): void {
+    this.onMessage = onMessage;
     this.spawn();
   }
 
@@ -96,14 +113,12 @@ export class WatcherSupervisor {
         debug("dropped a malformed message from the watcher: %s", (err as Error).message);
         return;
       }
-      this.options.onMessage(message);
+      this.onMessage(message);
     });
     child.on("error", (err) => debug("watcher child error: %s", err.message));
     child.on("exit", (code, signal) => {
       if (this.stopped) return;
-      if (Date.now() - startedAt >= STABLE_AFTER_MS) this.consecutiveRestarts = 0;
-      const delay = Math.min(this.options.restartMaxMs, 100 * 2 ** this.consecutiveRestarts);
-      this.consecutiveRestarts += 1;
+      const delay = this.backoff.next(startedAt);
       debug("watcher child %d exited (code %s, signal %s); restarting in %d ms, routes kept", child.pid, code, signal, delay);
       this.restartTimer = setTimeout(() => {
         this.restarts += 1;

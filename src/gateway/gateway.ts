@@ -1,13 +1,15 @@
 /**
- * One gateway process: the route store fed by the supervised watcher child,
- * and the Koa app on an HTTP server. `startGateway` returns once listening.
+ * One gateway process: the route store fed by a route source, and the Koa app
+ * on an HTTP server. `startGateway` returns once listening. The source is the
+ * watcher supervisor in a single process and the cluster primary in a worker
+ * (see src/discovery/route-source.ts); the gateway does not care which.
  */
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import createDebug from "debug";
 import type { GatewayConfig } from "../config.js";
-import { WatcherSupervisor } from "../discovery/supervisor.js";
+import type { RouteSource } from "../discovery/route-source.js";
 import { Forwarder } from "../proxy/forwarder.js";
 import { createBalancer } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
@@ -22,29 +24,19 @@ export interface Gateway {
   readonly port: number;
   readonly store: RouteStore;
   readonly stats: InstanceStatsRegistry;
-  readonly supervisor: WatcherSupervisor;
+  readonly routes: RouteSource;
   readonly server: Server;
   close(): Promise<void>;
 }
 
-export async function startGateway(config: GatewayConfig): Promise<Gateway> {
+export async function startGateway(config: GatewayConfig, routes: RouteSource): Promise<Gateway> {
   const store = new RouteStore();
   const stats = new InstanceStatsRegistry();
-  const supervisor = new WatcherSupervisor({
-    consul: {
-      addresses: config.consulAddresses,
-      token: config.consulToken,
-      waitMs: config.consulWaitMs,
-      backoffMaxMs: config.watcherRestartMaxMs,
-    },
-    restartMaxMs: config.watcherRestartMaxMs,
-    onMessage: (message) => applyWatcherMessage(store, stats, message),
-  });
-  supervisor.start();
-  for (const service of config.services) supervisor.subscribe(service);
+  routes.start((message) => applyWatcherMessage(store, stats, message));
+  for (const service of config.services) routes.subscribe(service);
 
   const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
-  const resolver = new ServiceResolver(store, (service) => supervisor.subscribe(service), config.discoveryTimeoutMs);
+  const resolver = new ServiceResolver(store, (service) => routes.subscribe(service), config.discoveryTimeoutMs);
   const app = createGatewayApp({ resolver, balancer: createBalancer(config.balancer), forwarder, stats });
 
   const server = createServer(app.callback());
@@ -52,7 +44,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   try {
     await once(server, "listening");
   } catch (err) {
-    await supervisor.stop();
+    await routes.stop();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
@@ -62,12 +54,12 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     port,
     store,
     stats,
-    supervisor,
+    routes,
     server,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await Promise.all([closed, supervisor.stop()]);
+      await Promise.all([closed, routes.stop()]);
       await forwarder.close();
     },
   };

@@ -4,9 +4,12 @@ import createDebug from "debug";
 import superagent from "superagent";
 import { loadConfig } from "../../src/config.js";
 import { startGateway, type Gateway } from "../../src/gateway/gateway.js";
+import { WatcherSupervisor, supervisorOptions } from "../../src/discovery/supervisor.js";
 
 export interface TestGateway extends Gateway {
   url: string;
+  /** The gateway's route source: one process, so its own watcher supervisor. */
+  supervisor: WatcherSupervisor;
 }
 
 export async function startTestGateway(consulAddress: string, env: Record<string, string> = {}): Promise<TestGateway> {
@@ -18,8 +21,9 @@ export async function startTestGateway(consulAddress: string, env: Record<string
     GATEWAY_WATCHER_RESTART_MAX_MS: "1000",
     ...env,
   });
-  const gateway = await startGateway(config);
-  return Object.assign(gateway, { url: `http://127.0.0.1:${gateway.port}` });
+  const supervisor = new WatcherSupervisor(supervisorOptions(config));
+  const gateway = await startGateway(config, supervisor);
+  return Object.assign(gateway, { url: `http://127.0.0.1:${gateway.port}`, supervisor });
 }
 
 /**

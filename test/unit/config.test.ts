@@ -78,3 +78,10 @@ test("the README's configuration table lists every variable", () => {
     assert.match(table, new RegExp(`\\| \`${name}\` \\|`));
   }
 });
+
+test("cluster mode: one worker by default, GATEWAY_WORKERS or --workers sets more, 0 is refused", () => {
+  assert.equal(loadConfig({}).workers, 1);
+  assert.equal(loadConfig({ GATEWAY_WORKERS: "2" }).workers, 2);
+  assert.equal(loadConfig({}, ["--workers", "4"]).workers, 4);
+  assert.throws(() => loadConfig({ GATEWAY_WORKERS: "0" }), /GATEWAY_WORKERS: expected an integer from 1 to 256, got "0"/);
+});

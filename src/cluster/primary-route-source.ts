@@ -1,0 +1,48 @@
+/**
+ * A cluster worker's route source: the primary, over the worker's IPC channel.
+ * The worker owns no Consul connection; the primary relays the one watcher
+ * child's messages to every worker and forwards a worker's on-demand
+ * subscriptions to the watcher.
+ */
+import createDebug from "debug";
+import { parseWatcherMessage, type WatcherMessage } from "../discovery/messages.js";
+import type { RouteSource } from "../discovery/route-source.js";
+import type { WorkerMessage } from "./messages.js";
+
+const debug = createDebug("gateway:cluster");
+
+export class PrimaryRouteSource implements RouteSource {
+  private readonly subscriptions = new Set<string>();
+  private listener: ((raw: unknown) => void) | undefined;
+
+  start(onMessage: (message: WatcherMessage) => void): void {
+    this.listener = (raw) => {
+      let message: WatcherMessage;
+      try {
+        message = parseWatcherMessage(raw);
+      } catch (err) {
+        debug("worker %d dropped a malformed message from the primary: %s", process.pid, (err as Error).message);
+        return;
+      }
+      if (message.type === "service") debug("worker %d got %s index=%s instances=%d", process.pid, message.service, message.index, message.instances.length);
+      onMessage(message);
+    };
+    process.on("message", this.listener);
+    // Only now can the replay of the current routes be received: ask for it.
+    this.send({ type: "ready" });
+  }
+
+  subscribe(service: string): void {
+    if (this.subscriptions.has(service)) return;
+    this.subscriptions.add(service);
+    this.send({ type: "subscribe", service });
+  }
+
+  async stop(): Promise<void> {
+    if (this.listener !== undefined) process.off("message", this.listener);
+  }
+
+  private send(message: WorkerMessage): void {
+    if (process.connected) process.send!(message);
+  }
+}

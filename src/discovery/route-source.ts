@@ -1,0 +1,16 @@
+import type { WatcherMessage } from "./messages.js";
+
+/**
+ * Where a gateway process gets its route messages from, and where it asks for
+ * a service to be watched. In one process that is the watcher supervisor
+ * (which forks the watcher child); in a cluster worker it is the primary,
+ * which relays the one watcher's messages to every worker. The gateway needs
+ * nothing else from either, so it takes this and never builds one itself.
+ */
+export interface RouteSource {
+  /** Starts delivering validated messages to `onMessage`. Called once. */
+  start(onMessage: (message: WatcherMessage) => void): void;
+  /** Asks for a service's instances; repeated calls for one service are no-ops. */
+  subscribe(service: string): void;
+  stop(): Promise<void>;
+}
