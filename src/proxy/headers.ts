@@ -20,10 +20,13 @@ const HOP_BY_HOP = new Set([
  */
 const REWRITTEN_ON_REQUEST = new Set(["host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "expect"]);
 
+const NO_TOKENS: ReadonlySet<string> = new Set();
+
 /** Header names listed in a Connection header are hop-by-hop for that message too. */
-function connectionTokens(value: string | string[] | undefined): Set<string> {
+function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
+  // Most messages name nothing beyond keep-alive/close: no set to build for them.
+  if (value === undefined || value === "keep-alive" || value === "close") return NO_TOKENS;
   const tokens = new Set<string>();
-  if (value === undefined) return tokens;
   for (const part of Array.isArray(value) ? value : [value]) {
     for (const token of part.split(",")) {
       const name = token.trim().toLowerCase();
