@@ -1,0 +1,141 @@
+/** The bench's results as Markdown: the machine, the tables, and the issue's targets with their verdicts. */
+import { execFileSync } from "node:child_process";
+import { cpus, totalmem, release } from "node:os";
+import type { TargetSummary } from "./throughput.js";
+import type { PropagationResult } from "./propagation.js";
+import type { ScaleResult } from "./scale.js";
+import type { MemoryResult } from "./memory.js";
+import type { ProfileSummary } from "./profile.js";
+
+export interface Report {
+  date: Date;
+  smoke: boolean;
+  command: string;
+  loadTool: string;
+  connections: number;
+  durationS: number;
+  warmupS: number;
+  rounds: number;
+  loadBefore: number;
+  loadAfter: number;
+  throughput: TargetSummary[];
+  propagation: PropagationResult[];
+  scale: ScaleResult[];
+  scaleFailures: string[];
+  memory: MemoryResult | undefined;
+  profile: ProfileSummary | undefined;
+  notes: string[];
+}
+
+function version(command: string, args: string[]): string {
+  try {
+    return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n")[0]!;
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr?.trim().split("\n")[0];
+    return stderr || "not installed";
+  }
+}
+
+export function machine(nginx: string | undefined): string {
+  const cpu = cpus();
+  return [
+    `${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}`,
+    `Node ${process.version}; ${nginx === undefined ? "nginx not installed" : version(nginx, ["-v"]).replace(/^nginx version: /, "")}; ${version("wrk", ["--version"]).replace(/ \[.*$/, "") || "wrk not installed"}`,
+  ].join("; ");
+}
+
+const f = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : "–");
+
+function find(rows: readonly TargetSummary[], prefix: string): TargetSummary | undefined {
+  return rows.find((r) => r.name.startsWith(prefix));
+}
+
+interface Verdict {
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+export function verdicts(report: Report): Verdict[] {
+  const rows = report.throughput;
+  const single = find(rows, "gateway (1");
+  const cluster = find(rows, "gateway (cluster");
+  const proxy = find(rows, "http-proxy");
+  const bare = find(rows, "node:http + undici");
+  const nginx1 = find(rows, "nginx (1");
+  const nginx2 = find(rows, "nginx (2");
+  const ratio = (a: TargetSummary | undefined, b: TargetSummary | undefined): number => (a && b ? a.requestsPerSecond / b.requestsPerSecond : NaN);
+  const out: Verdict[] = [];
+  const add = (target: string, value: number, goal: (v: number) => boolean, unit = "×"): void => {
+    out.push({ target, measured: Number.isFinite(value) ? `${value.toFixed(2)}${unit}` : "not measured", met: Number.isFinite(value) ? goal(value) : undefined });
+  };
+  add("single process ≥ 1.5× http-proxy", ratio(single, proxy), (v) => v >= 1.5);
+  add("single process ≥ 0.85× bare node:http + undici", ratio(single, bare), (v) => v >= 0.85);
+  add("cluster (2 workers) ≥ 0.45× nginx (2 workers)", ratio(cluster, nginx2), (v) => v >= 0.45);
+  add("single process p99 ≤ 1.5× nginx (1 worker) p99", single && nginx1 ? single.p99Ms / nginx1.p99Ms : NaN, (v) => v <= 1.5);
+  add("cluster p99 ≤ 1.5× nginx (2 workers) p99", cluster && nginx2 ? cluster.p99Ms / nginx2.p99Ms : NaN, (v) => v <= 1.5);
+  for (const p of report.propagation) {
+    add(`propagation p99 < 100 ms, ${p.target}, register`, p.registerP99Ms, (v) => v < 100, " ms");
+    add(`propagation p99 < 100 ms, ${p.target}, deregister`, p.deregisterP99Ms, (v) => v < 100, " ms");
+  }
+  return out;
+}
+
+export function renderReport(report: Report, machineLine: string): string {
+  const rows = report.throughput;
+  const direct = find(rows, "direct");
+  const nginx2 = find(rows, "nginx (2");
+  const nginx1 = find(rows, "nginx (1");
+  const lines: string[] = [];
+  lines.push(`# Benchmarks${report.smoke ? " (smoke run: one short pass, numbers are not meaningful)" : ""}`, "");
+  lines.push(`Run on ${report.date.toISOString().replace("T", " ").slice(0, 16)} UTC with \`${report.command}\`.`, "");
+  lines.push(`- Machine: ${machineLine}.`);
+  lines.push(`- Load: ${report.loadTool}, ${report.connections} connections, one thread, ${report.durationS} s per measurement after a ${report.warmupS} s warm-up, ${report.rounds} interleaved round(s) (the order rotates each round); medians below. Every process (load, backend, proxy, Consul) on the same cores, on loopback.`);
+  lines.push(`- Load average (1 min) before the run ${f(report.loadBefore, 2)}, after ${f(report.loadAfter, 2)}${report.loadBefore > 0.5 || report.loadAfter > 2.5 ? ": **the run shared the machine with other work** (other engineers' test runs), so absolute numbers are noisy; the ratios of one run are what to compare" : ""}.`);
+  for (const note of report.notes) lines.push(`- ${note}`);
+  lines.push("", "## Throughput and latency", "");
+  lines.push("| Target | req/s | p50 ms | p99 ms | × direct | × nginx 1w | × nginx 2w | errors | req/s per round |");
+  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+  for (const r of rows) {
+    const x = (b: TargetSummary | undefined): string => (b ? f(r.requestsPerSecond / b.requestsPerSecond, 2) : "–");
+    lines.push(`| ${r.name} | ${f(r.requestsPerSecond)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)} | ${x(direct)} | ${x(nginx1)} | ${x(nginx2)} | ${r.errors} | ${r.runs.map((run) => f(run.requestsPerSecond)).join(", ")} |`);
+  }
+  lines.push("", "## The issue's targets", "", "| Target | Measured | Met |", "|---|---:|---|");
+  for (const v of verdicts(report)) lines.push(`| ${v.target} | ${v.measured} | ${v.met === undefined ? "–" : v.met ? "yes" : "**no**"} |`);
+
+  lines.push("", "## Propagation latency", "");
+  lines.push("Time from the registration (or deregistration) request to Consul's agent until the first request through the gateway that is routed to the instance (or no longer is).", "");
+  lines.push("| Gateway | cycles | register p50 ms | register p99 ms | deregister p50 ms | deregister p99 ms |", "|---|---:|---:|---:|---:|---:|");
+  for (const p of report.propagation) lines.push(`| ${p.target} | ${p.cycles} | ${f(p.registerP50Ms, 1)} | ${f(p.registerP99Ms, 1)} | ${f(p.deregisterP50Ms, 1)} | ${f(p.deregisterP99Ms, 1)} |`);
+
+  lines.push("", "## Scale", "");
+  if (report.scale.length > 0) {
+    lines.push("| Watch | services × instances | written in s | all routes known s | gateway RSS MiB | watcher RSS MiB | connections to Consul | one change routed ms | CPU per change gateway / watcher ms | other services sent | watches woken without change |");
+    lines.push("|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|");
+    for (const s of report.scale) {
+      lines.push(`| ${s.watch} | ${s.services} × ${s.instancesPerService} | ${f(s.registerS, 1)} | ${f(s.allRoutesS, 1)} | ${f(s.gatewayRssMiB)} | ${f(s.watcherRssMiB)} | ${s.blockingQueries} | ${f(s.change.routedMs, 1)} | ${s.change.gatewayCpuMs} / ${s.change.watcherCpuMs} | ${s.change.otherServicesSent} | ${f(s.change.unchangedWakeups)} |`);
+    }
+    lines.push("", "CPU is read from /proc in 10 ms ticks: 0 means less than one tick.");
+  }
+  for (const failure of report.scaleFailures) lines.push("", `- ${failure}`);
+
+  if (report.memory !== undefined) {
+    const m = report.memory;
+    lines.push("", "## Memory", "");
+    lines.push(`| Gateway RSS idle MiB | watcher child RSS idle MiB | under load (median) MiB | growth over the run MiB | run | requests |`, "|---:|---:|---:|---:|---:|---:|");
+    lines.push(`| ${f(m.idleMiB, 1)} | ${f(m.watcherIdleMiB, 1)} | ${f(m.underLoadMiB, 1)} | ${f(m.growthMiB, 1)} | ${m.durationS} s at ${f(m.load.requestsPerSecond)} req/s | ${m.requests} |`);
+    lines.push("", `RSS over the run (s: MiB): ${m.samples.map((s) => `${s.atS}: ${f(s.rssMiB, 0)}`).join(", ")}.`);
+    lines.push(`Growth is RSS at the end less RSS after the first quarter of the run (the heap's warm-up excluded): ${f((m.growthMiB * 2 ** 20) / Math.max(1, m.requests), 2)} bytes per request.`);
+  }
+
+  if (report.profile !== undefined) {
+    const p = report.profile;
+    lines.push("", "## Where the single process spends its CPU", "");
+    lines.push(`\`node --cpu-prof\` on the gateway during ${report.durationS} s of the same load (${f(p.requestsPerSecond)} req/s while profiled; ${f(p.totalMs)} ms of CPU sampled, idle excluded). The profile is written to \`${p.file.replace(/^.*\/(bench\/)/, "$1")}\` (open it in Chrome DevTools).`, "");
+    lines.push("| Layer | self time % |", "|---|---:|");
+    for (const l of p.layers) lines.push(`| ${l.layer} | ${f(l.percent, 1)} |`);
+    lines.push("", "| Function | where | self time % |", "|---|---|---:|");
+    for (const fn of p.functions) lines.push(`| \`${fn.name}\` | ${fn.where} | ${f(fn.percent, 1)} |`);
+  }
+  return lines.join("\n") + "\n";
+}

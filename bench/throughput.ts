@@ -1,0 +1,66 @@
+/**
+ * Requests per second and latency of every target, side by side in one run:
+ * all targets are started once and stay up (idle ones cost nothing), then the
+ * same load hits each in turn, in an order that rotates every round so that
+ * none always runs first or last, with a warm-up before each measurement.
+ * Reports medians over the rounds and ratios to direct and to nginx.
+ */
+import type { ConsulAgent } from "../test/support/consul.js";
+import { runLoad, type LoadOptions, type LoadResult } from "./lib/load.js";
+import { nginxBinary, startGateway, startNginx, startPeer, type Running } from "./lib/fixture.js";
+import { median } from "./lib/stats.js";
+
+export interface ThroughputOptions extends LoadOptions {
+  rounds: number;
+  warmupS: number;
+}
+
+export interface TargetSummary {
+  name: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  runs: LoadResult[];
+}
+
+/** The targets in the issue's order. nginx is left out (and said so) when it cannot be installed. */
+export async function startTargets(consul: ConsulAgent, backend: Running): Promise<Running[]> {
+  const backendPort = Number(new URL(backend.url).port);
+  const targets: Running[] = [backend];
+  const add = async (starting: Promise<Running>): Promise<void> => void targets.push(await starting);
+  await add(startGateway("gateway (1 process)", consul, 1));
+  await add(startGateway("gateway (cluster, 2 workers)", consul, 2));
+  if (nginxBinary() !== undefined) {
+    await add(startNginx("nginx (1 worker)", 1, backendPort));
+    await add(startNginx("nginx (2 workers)", 2, backendPort));
+  }
+  await add(startPeer("http-proxy", "http-proxy.ts", backendPort));
+  await add(startPeer("koa + superagent (original design)", "koa-superagent.ts", backendPort));
+  await add(startPeer("node:http + undici (bare)", "bare-undici.ts", backendPort));
+  return targets;
+}
+
+export async function measureThroughput(targets: readonly Running[], options: ThroughputOptions, log: (line: string) => void): Promise<TargetSummary[]> {
+  const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+  for (let round = 0; round < options.rounds; round++) {
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+    for (const target of order) {
+      await runLoad(target.url, { connections: options.connections, durationS: options.warmupS });
+      const result = await runLoad(target.url, options);
+      runs.get(target.name)!.push(result);
+      log(`round ${round + 1}/${options.rounds} ${target.name}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms${result.errors ? `, ${result.errors} errors` : ""}`);
+    }
+  }
+  return targets.map((t) => {
+    const r = runs.get(t.name)!;
+    return {
+      name: t.name,
+      requestsPerSecond: median(r.map((x) => x.requestsPerSecond)),
+      p50Ms: median(r.map((x) => x.p50Ms)),
+      p99Ms: median(r.map((x) => x.p99Ms)),
+      errors: r.reduce((sum, x) => sum + x.errors, 0),
+      runs: r,
+    };
+  });
+}
