@@ -1,5 +1,4 @@
 import { after, before, describe, test } from "node:test";
-import assert from "node:assert/strict";
 import { request } from "node:http";
 import { ConsulAgent } from "../support/consul.js";
 import { startBackend, type Backend } from "../support/backends.js";
