@@ -25,7 +25,11 @@ export interface GatewayConfig {
   readonly consulWaitMs: number;
   readonly watcherRestartMaxMs: number;
   readonly workers: number;
+  readonly watch: WatchMode;
 }
+
+export const WATCH_MODES = ["per-service", "shared"] as const;
+export type WatchMode = (typeof WATCH_MODES)[number];
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -145,6 +149,14 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
     key: "workers", env: "GATEWAY_WORKERS", form: "1-256", default: "1",
     doc: "Gateway processes sharing the port (node:cluster). Above 1, a primary runs the one watcher child, relays its routes to every worker and re-forks a worker that dies.",
     parse: integer(1, 256),
+  },
+  watch: {
+    key: "watch", env: "GATEWAY_WATCH", form: WATCH_MODES.join(", "), default: "per-service",
+    doc: "How the watcher follows services: one blocking query each (fastest per change; Consul allows 200 connections per client by default, so up to about 190 services), or `shared`: one query on every check, reading again only the services that changed (any number of services; see docs/BENCHMARKS.md).",
+    parse: (raw, env) => {
+      if (!(WATCH_MODES as readonly string[]).includes(raw)) throw new ConfigError(env, `expected one of ${WATCH_MODES.join(", ")}, got ${JSON.stringify(raw)}`);
+      return raw as WatchMode;
+    },
   },
 };
 

@@ -27,6 +27,15 @@ export interface HealthEntry {
   Checks: { CheckID: string; Status: string }[];
 }
 
+/** One entry of GET /v1/health/state/any: every check in the datacenter, node checks with an empty ServiceName. */
+export interface CheckEntry {
+  Node: string;
+  CheckID: string;
+  Status: string;
+  ServiceID: string;
+  ServiceName: string;
+}
+
 /** GET /v1/catalog/services: service name → tags. */
 export type CatalogServices = Record<string, string[]>;
 
@@ -38,7 +47,7 @@ interface NodeConsulWatch {
 
 interface NodeConsul {
   agent: { service: { register: (opts: unknown) => Promise<unknown>; deregister: (opts: unknown) => Promise<unknown> } };
-  health: { service: (opts: unknown) => Promise<unknown> };
+  health: { service: (opts: unknown) => Promise<unknown>; state: (opts: unknown) => Promise<unknown> };
   catalog: { service: { list: (opts: unknown) => Promise<unknown> } };
   watch(opts: { method: (opts: unknown) => Promise<unknown>; options: Record<string, unknown>; maxAttempts: number }): NodeConsulWatch;
   destroy(): void;
@@ -96,7 +105,7 @@ export interface ConsulWatcherOptions {
   backoffMaxMs: number;
 }
 
-type Endpoint = "health" | "catalog";
+type Endpoint = "health" | "catalog" | "checks";
 
 export class ConsulWatcher {
   private readonly clients: NodeConsul[];
@@ -118,6 +127,25 @@ export class ConsulWatcher {
 
   watchCatalog(onChange: (services: CatalogServices, index: string) => void, onError: (err: Error) => void): WatchHandle {
     return this.watch("catalog", {}, (data, index) => onChange(data as CatalogServices, index), onError);
+  }
+
+  /** Every check in the datacenter, whatever its state: one blocking query that wakes on any check change. */
+  watchChecks(onChange: (checks: CheckEntry[], index: string) => void, onError: (err: Error) => void): WatchHandle {
+    return this.watch("checks", { state: "any" }, (data, index) => onChange(data as CheckEntry[], index), onError);
+  }
+
+  /**
+   * One non-blocking read of a service's passing instances, on the address the
+   * watches use now; a failure moves that address on, as a failed watch does.
+   */
+  async fetchPassing(service: string): Promise<HealthEntry[]> {
+    const at = this.current;
+    try {
+      return (await this.clients[at]!.health.service({ service, passing: true })) as HealthEntry[];
+    } catch (err) {
+      if (this.current === at) this.current = (at + 1) % this.clients.length;
+      throw err;
+    }
   }
 
   close(): void {
@@ -150,7 +178,7 @@ export class ConsulWatcher {
       if (ended) return;
       const at = this.current;
       const client = this.clients[at]!;
-      const method = endpoint === "health" ? client.health.service : client.catalog.service.list;
+      const method = endpoint === "health" ? client.health.service : endpoint === "checks" ? client.health.state : client.catalog.service.list;
       const watch = client.watch({
         method,
         options: { ...params, index, wait: `${Math.round(this.options.waitMs / 1000)}s` },

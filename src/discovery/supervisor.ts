@@ -10,11 +10,10 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { dirname, extname, join } from "node:path";
 import createDebug from "debug";
-import type { ConsulWatcherOptions } from "./consul-adapter.js";
 import { parseWatcherMessage, type WatcherCommand, type WatcherMessage } from "./messages.js";
 import { RestartBackoff } from "./restart-backoff.js";
 import type { RouteSource } from "./route-source.js";
-import { WATCHER_CONFIG_ENV } from "./watcher-child-config.js";
+import { WATCHER_CONFIG_ENV, type WatcherChildConfig } from "./watcher-child-config.js";
 import type { GatewayConfig } from "../config.js";
 
 const debug = createDebug("gateway:supervisor");
@@ -22,7 +21,7 @@ const debug = createDebug("gateway:supervisor");
 const STOP_GRACE_MS = 3_000;
 
 export interface SupervisorOptions {
-  consul: ConsulWatcherOptions;
+  consul: WatcherChildConfig;
   restartMaxMs: number;
 }
 
@@ -34,6 +33,7 @@ export function supervisorOptions(config: GatewayConfig): SupervisorOptions {
       token: config.consulToken,
       waitMs: config.consulWaitMs,
       backoffMaxMs: config.watcherRestartMaxMs,
+      watch: config.watch,
     },
     restartMaxMs: config.watcherRestartMaxMs,
   };

@@ -85,3 +85,9 @@ test("cluster mode: one worker by default, GATEWAY_WORKERS or --workers sets mor
   assert.equal(loadConfig({}, ["--workers", "4"]).workers, 4);
   assert.throws(() => loadConfig({ GATEWAY_WORKERS: "0" }), /GATEWAY_WORKERS: expected an integer from 1 to 256, got "0"/);
 });
+
+test("GATEWAY_WATCH: per-service by default, shared on request, anything else refused", () => {
+  assert.equal(loadConfig({}).watch, "per-service");
+  assert.equal(loadConfig({}, ["--watch", "shared"]).watch, "shared");
+  assert.throws(() => loadConfig({ GATEWAY_WATCH: "all" }), /GATEWAY_WATCH: expected one of per-service, shared, got "all"/);
+});
