@@ -61,7 +61,7 @@ export function verdicts(report: Report): Verdict[] {
   const single = find(rows, "gateway (1");
   const cluster = find(rows, "gateway (cluster");
   const proxy = find(rows, "http-proxy");
-  const bare = find(rows, "node:http + undici");
+  const bare = find(rows, "node:http + undici (bare)");
   const nginx1 = find(rows, "nginx (1");
   const nginx2 = find(rows, "nginx (2");
   const ratio = (a: TargetSummary | undefined, b: TargetSummary | undefined): number => (a && b ? a.requestsPerSecond / b.requestsPerSecond : NaN);

@@ -38,6 +38,7 @@ export async function startTargets(consul: ConsulAgent, backend: Running): Promi
   await add(startPeer("http-proxy", "http-proxy.ts", backendPort));
   await add(startPeer("koa + superagent (original design)", "koa-superagent.ts", backendPort));
   await add(startPeer("node:http + undici (bare)", "bare-undici.ts", backendPort));
+  await add(startPeer("node:http + undici.stream (bare)", "bare-undici-stream.ts", backendPort));
   return targets;
 }
 

@@ -28,7 +28,7 @@ export function createGatewayApp({ resolver, balancer, forwarder, stats }: Gatew
 
   router.all("/:service{/*rest}", async (ctx) => {
     const target = parseProxyTarget(ctx.req.url ?? "");
-    const instances = await resolver.resolve(target.service);
+    const instances = resolver.known(target.service) ?? (await resolver.resolve(target.service));
     const instance = balancer.pick(target.service, instances);
     const instanceStats = stats.get(instance.id);
     instanceStats.requests += 1;
