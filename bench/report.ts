@@ -1,5 +1,5 @@
 /** The bench's results as Markdown: the machine, the tables, and the issue's targets with their verdicts. */
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { cpus, totalmem, release } from "node:os";
 import type { TargetSummary } from "./throughput.js";
 import type { PropagationResult } from "./propagation.js";
@@ -27,20 +27,18 @@ export interface Report {
   notes: string[];
 }
 
+/** The first line a tool prints about its version (nginx prints it on stderr, wrk exits 1 after it). */
 function version(command: string, args: string[]): string {
-  try {
-    return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n")[0]!;
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr?.trim().split("\n")[0];
-    return stderr || "not installed";
-  }
+  const run = spawnSync(command, args, { encoding: "utf8" });
+  if (run.error !== undefined) return `${command} not installed`;
+  return `${run.stdout}\n${run.stderr}`.trim().split("\n")[0]!;
 }
 
 export function machine(nginx: string | undefined): string {
   const cpu = cpus();
   return [
     `${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}`,
-    `Node ${process.version}; ${nginx === undefined ? "nginx not installed" : version(nginx, ["-v"]).replace(/^nginx version: /, "")}; ${version("wrk", ["--version"]).replace(/ \[.*$/, "") || "wrk not installed"}`,
+    `Node ${process.version}; ${nginx === undefined ? "nginx not installed" : version(nginx, ["-v"]).replace(/^nginx version: /, "")}; ${version("wrk", ["--version"]).replace(/ \[.*$/, "")}`,
   ].join("; ");
 }
 

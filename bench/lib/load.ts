@@ -4,8 +4,9 @@
  * targets share), else autocannon from npm. Same connections and duration for
  * every target.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
+import { promisify } from "node:util";
 
 export interface LoadResult {
   requestsPerSecond: number;
@@ -52,11 +53,12 @@ export function parseWrk(output: string): LoadResult {
 
 export async function runLoad(url: string, options: LoadOptions): Promise<LoadResult> {
   if (loadTool() === "wrk") {
-    const output = execFileSync("wrk", ["-t1", `-c${options.connections}`, `-d${options.durationS}s`, "--latency", url], {
+    // Asynchronous, so that the bench can sample the target (memory) while the load runs.
+    const { stdout } = await promisify(execFile)("wrk", ["-t1", `-c${options.connections}`, `-d${options.durationS}s`, "--latency", url], {
       encoding: "utf8",
       timeout: (options.durationS + 30) * 1000,
     });
-    return parseWrk(output);
+    return parseWrk(stdout);
   }
   const autocannon = createRequire(import.meta.url)("autocannon") as (opts: unknown) => Promise<{
     requests: { average: number };
