@@ -10,6 +10,13 @@ const running = new Set<ChildProcess>();
 process.on("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
+// A SIGTERM (the test runner ending a file that timed out) exits without "exit" handlers and
+// would orphan every Consul agent the file started. Unless the program handles SIGTERM itself
+// (the demo stops its processes in order), leave as SIGTERM's default would, children first.
+process.on("SIGTERM", () => {
+  if (process.listenerCount("SIGTERM") > 1) return;
+  process.exit(143);
+});
 
 export interface Started {
   child: ChildProcess;
