@@ -6,6 +6,7 @@
  */
 import { BALANCER_NAMES, type BalancerName } from "./routing/balancers/index.js";
 import { isValidServiceName } from "./discovery/messages.js";
+import type { AccessLogTarget } from "./observability/access-log.js";
 
 export interface ConsulAddress {
   readonly protocol: "http:" | "https:";
@@ -24,6 +25,9 @@ export interface GatewayConfig {
   readonly discoveryTimeoutMs: number;
   readonly consulWaitMs: number;
   readonly watcherRestartMaxMs: number;
+  readonly adminHost: string;
+  readonly adminPort: number;
+  readonly accessLog: AccessLogTarget;
 }
 
 export class ConfigError extends Error {
@@ -63,6 +67,20 @@ function list(raw: string): string[] {
     .filter((item) => item.length > 0);
 }
 
+function hostName(raw: string, env: string): string {
+  if (!/^[A-Za-z0-9.:-]+$/.test(raw)) throw new ConfigError(env, `expected an IP address or host name, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+/** `off`, `stdout`, or anything else as the path of a file to append to. */
+function accessLogTarget(raw: string, env: string): AccessLogTarget {
+  const value = raw.trim();
+  if (value === "off") return { kind: "off" };
+  if (value === "stdout") return { kind: "stdout" };
+  if (value === "") throw new ConfigError(env, "expected off, stdout or a file path, got an empty value");
+  return { kind: "file", path: value };
+}
+
 export function parseConsulAddress(raw: string, env = "CONSUL_HTTP_ADDR"): ConsulAddress {
   const withScheme = /^[a-z]+:\/\//i.test(raw) ? raw : `http://${raw}`;
   let url: URL;
@@ -81,11 +99,7 @@ export function parseConsulAddress(raw: string, env = "CONSUL_HTTP_ADDR"): Consu
 const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   host: {
     key: "host", env: "GATEWAY_HOST", form: "an IP address or host name", default: "0.0.0.0",
-    doc: "Address the proxy listens on.",
-    parse: (raw, env) => {
-      if (!/^[A-Za-z0-9.:-]+$/.test(raw)) throw new ConfigError(env, `expected an IP address or host name, got ${JSON.stringify(raw)}`);
-      return raw;
-    },
+    doc: "Address the proxy listens on.", parse: hostName,
   },
   port: {
     key: "port", env: "GATEWAY_PORT", form: "0-65535", default: "3000",
@@ -139,6 +153,18 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   watcherRestartMaxMs: {
     key: "watcherRestartMaxMs", env: "GATEWAY_WATCHER_RESTART_MAX_MS", form: "100-600000", default: "10000",
     doc: "Ceiling of the exponential backoff between watcher restarts and Consul retries.", parse: integer(100, 600_000),
+  },
+  adminHost: {
+    key: "adminHost", env: "GATEWAY_ADMIN_HOST", form: "an IP address or host name", default: "127.0.0.1",
+    doc: "Address of the admin API, dashboard and metrics; loopback only unless changed, since they are not authenticated.", parse: hostName,
+  },
+  adminPort: {
+    key: "adminPort", env: "GATEWAY_ADMIN_PORT", form: "0-65535", default: "9901",
+    doc: "Port of the admin API (`/health`, `/ready`, `/routes`, `/metrics`) and the dashboard (`/`); 0 picks a free one.", parse: integer(0, 65535),
+  },
+  accessLog: {
+    key: "accessLog", env: "GATEWAY_ACCESS_LOG", form: "off, stdout or a file path", default: "off",
+    doc: "Where the access log goes: one JSON line per request, appended to the file when a path is given.", parse: accessLogTarget,
   },
 };
 

@@ -1,7 +1,15 @@
 #!/usr/bin/env node
-/** Starts the gateway: config from the environment and flags, then one gateway process. */
+/**
+ * Starts the gateway: config from the environment and flags, then one gateway process.
+ * `koa-consul-gateway routes ...` prints a running gateway's route table instead.
+ */
 import { ConfigError, loadConfig } from "./config.js";
 import { startGateway } from "./gateway/gateway.js";
+
+if (process.argv[2] === "routes") {
+  const { runRoutesCommand } = await import("./admin/routes-cli.js");
+  process.exit(await runRoutesCommand(process.argv.slice(3), process.env));
+}
 
 let config;
 try {

@@ -1,8 +1,9 @@
-import Koa from "koa";
+import Koa, { type Middleware } from "koa";
 import Router from "@koa/router";
 import type { Balancer } from "../routing/balancers/index.js";
 import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { Forwarder } from "../proxy/forwarder.js";
+import type { ProxyRequestState } from "../observability/request-state.js";
 import { parseProxyTarget } from "../proxy/target.js";
 import { errorMiddleware } from "./error-middleware.js";
 import type { ServiceResolver } from "./service-resolver.js";
@@ -12,6 +13,8 @@ export interface GatewayAppDeps {
   balancer: Balancer;
   forwarder: Forwarder;
   stats: InstanceStatsRegistry;
+  /** Sees every request first and last (request id, metrics, access log); reads what the handler leaves in ctx.state. */
+  observe?: Middleware;
 }
 
 /**
@@ -20,7 +23,7 @@ export interface GatewayAppDeps {
  * Once the instance answers, Koa steps aside (ctx.respond = false) and the
  * forwarder streams the response itself.
  */
-export function createGatewayApp({ resolver, balancer, forwarder, stats }: GatewayAppDeps): Koa {
+export function createGatewayApp({ resolver, balancer, forwarder, stats, observe }: GatewayAppDeps): Koa {
   const app = new Koa();
   // Errors are answered by errorMiddleware; Koa's default printer would only repeat them.
   app.silent = true;
@@ -28,8 +31,12 @@ export function createGatewayApp({ resolver, balancer, forwarder, stats }: Gatew
 
   router.all("/:service{/*rest}", async (ctx) => {
     const target = parseProxyTarget(ctx.req.url ?? "");
+    const observed = ctx.state as ProxyRequestState;
+    observed.service = target.service;
     const instances = await resolver.resolve(target.service);
     const instance = balancer.pick(target.service, instances);
+    observed.instance = instance.id;
+    observed.upstreamStartedAt = performance.now();
     const instanceStats = stats.get(instance.id);
     instanceStats.requests += 1;
     instanceStats.inFlight += 1;
@@ -40,6 +47,7 @@ export function createGatewayApp({ resolver, balancer, forwarder, stats }: Gatew
         host: ctx.req.headers.host,
       });
       ctx.respond = false;
+      if (upstream.statusCode >= 500) instanceStats.serverErrors += 1;
       await forwarder.relay(upstream, ctx.res);
     } catch (err) {
       instanceStats.failures += 1;
@@ -49,6 +57,7 @@ export function createGatewayApp({ resolver, balancer, forwarder, stats }: Gatew
     }
   });
 
+  if (observe !== undefined) app.use(observe);
   app.use(errorMiddleware);
   app.use(router.routes());
   return app;

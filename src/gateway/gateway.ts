@@ -12,6 +12,8 @@ import { Forwarder } from "../proxy/forwarder.js";
 import { createBalancer } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import { RouteStore } from "../routing/route-store.js";
+import { createObservability } from "../observability/observability.js";
+import { RouteEvents } from "../observability/route-events.js";
 import { createGatewayApp } from "./app.js";
 import { applyWatcherMessage } from "./route-updates.js";
 import { ServiceResolver } from "./service-resolver.js";
@@ -20,6 +22,8 @@ const debug = createDebug("gateway:server");
 
 export interface Gateway {
   readonly port: number;
+  /** The admin API and dashboard's port (GATEWAY_ADMIN_PORT). */
+  readonly adminPort: number;
   readonly store: RouteStore;
   readonly stats: InstanceStatsRegistry;
   readonly supervisor: WatcherSupervisor;
@@ -30,6 +34,7 @@ export interface Gateway {
 export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const store = new RouteStore();
   const stats = new InstanceStatsRegistry();
+  const events = new RouteEvents();
   const supervisor = new WatcherSupervisor({
     consul: {
       addresses: config.consulAddresses,
@@ -38,21 +43,29 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
       backoffMaxMs: config.watcherRestartMaxMs,
     },
     restartMaxMs: config.watcherRestartMaxMs,
-    onMessage: (message) => applyWatcherMessage(store, stats, message),
+    onMessage: (message) => {
+      const before = store.current;
+      applyWatcherMessage(store, stats, message);
+      events.publish(message, before, store.current);
+    },
   });
   supervisor.start();
   for (const service of config.services) supervisor.subscribe(service);
 
   const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
   const resolver = new ServiceResolver(store, (service) => supervisor.subscribe(service), config.discoveryTimeoutMs);
-  const app = createGatewayApp({ resolver, balancer: createBalancer(config.balancer), forwarder, stats });
+  const observability = createObservability(config, { store, stats, supervisor, events });
+  const app = createGatewayApp({ resolver, balancer: createBalancer(config.balancer), forwarder, stats, observe: observability.middleware });
 
   const server = createServer(app.callback());
   server.listen(config.port, config.host);
+  let adminPort: number;
   try {
     await once(server, "listening");
+    adminPort = await observability.listen();
   } catch (err) {
-    await supervisor.stop();
+    if (server.listening) await new Promise((resolve) => server.close(resolve));
+    await Promise.all([supervisor.stop(), observability.close()]);
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
@@ -60,6 +73,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
 
   return {
     port,
+    adminPort,
     store,
     stats,
     supervisor,
@@ -67,7 +81,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await Promise.all([closed, supervisor.stop()]);
+      await Promise.all([closed, supervisor.stop(), observability.close()]);
       await forwarder.close();
     },
   };

@@ -12,6 +12,8 @@ export interface InstanceStats {
   requests: number;
   /** Requests that ended in a gateway error (5xx produced by the gateway, not by the instance). */
   failures: number;
+  /** Responses with status 500-599 that the instance itself sent (the dashboard's error rate counts both). */
+  serverErrors: number;
 }
 
 export class InstanceStatsRegistry {
@@ -23,7 +25,7 @@ export class InstanceStatsRegistry {
   get(id: string): InstanceStats {
     let stats = this.byId.get(id);
     if (stats === undefined) {
-      stats = { id, firstSeenAt: this.now(), inFlight: 0, requests: 0, failures: 0 };
+      stats = { id, firstSeenAt: this.now(), inFlight: 0, requests: 0, failures: 0, serverErrors: 0 };
       this.byId.set(id, stats);
     }
     return stats;

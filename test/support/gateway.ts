@@ -7,6 +7,8 @@ import { startGateway, type Gateway } from "../../src/gateway/gateway.js";
 
 export interface TestGateway extends Gateway {
   url: string;
+  /** The admin API and dashboard. */
+  adminUrl: string;
 }
 
 export async function startTestGateway(consulAddress: string, env: Record<string, string> = {}): Promise<TestGateway> {
@@ -14,12 +16,13 @@ export async function startTestGateway(consulAddress: string, env: Record<string
     CONSUL_HTTP_ADDR: consulAddress,
     GATEWAY_HOST: "127.0.0.1",
     GATEWAY_PORT: "0",
+    GATEWAY_ADMIN_PORT: "0",
     // Short enough that a test's stop/start of Consul is noticed quickly.
     GATEWAY_WATCHER_RESTART_MAX_MS: "1000",
     ...env,
   });
   const gateway = await startGateway(config);
-  return Object.assign(gateway, { url: `http://127.0.0.1:${gateway.port}` });
+  return Object.assign(gateway, { url: `http://127.0.0.1:${gateway.port}`, adminUrl: `http://127.0.0.1:${gateway.adminPort}` });
 }
 
 /**

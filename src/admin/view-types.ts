@@ -1,0 +1,67 @@
+/**
+ * The JSON shapes the admin API answers with. The dashboard page, compiled for
+ * the browser, imports these types too: this file imports nothing, so that it
+ * type-checks both with Node's types and with the DOM's.
+ */
+
+/** One instance as GET /routes shows it; built by instanceView() in routes-view.ts. */
+export interface InstanceView {
+  id: string;
+  address: string;
+  port: number;
+  tags: readonly string[];
+  meta: Readonly<Record<string, string>>;
+  /** Only instances whose every Consul check passes are in the table (the watch asks for `passing`). */
+  health: "passing";
+  /** When this gateway first saw the instance. */
+  firstSeenAt: string | null;
+  inFlight: number;
+  requests: number;
+  /** Requests the gateway answered with an error (unreachable, timeout, ...). */
+  failures: number;
+  /** Responses with status 500-599 sent by the instance itself. */
+  serverErrors: number;
+  /** (failures + serverErrors) / requests; null before the first request. */
+  errorRate: number | null;
+}
+
+export interface ServiceView {
+  name: string;
+  /** The X-Consul-Index of the last update. */
+  index: string;
+  updatedAt: string;
+  instances: InstanceView[];
+}
+
+export interface RoutesView {
+  /** Consul's catalog as the watcher last saw it; null before its first answer. */
+  catalog: { index: string; services: number } | null;
+  services: ServiceView[];
+}
+
+export interface ReadinessView {
+  ready: boolean;
+  /** Why the gateway is not ready; empty when it is. */
+  reasons: string[];
+}
+
+/** One watcher message as it was applied: a change notification. */
+export type RouteChange =
+  | { type: "service"; at: string; summary: string; service: string; index: string; instances: number; added: string[]; removed: string[]; changed: string[] }
+  | { type: "catalog"; at: string; summary: string; index: string; services: number; added: string[]; removed: string[] }
+  | { type: "watch-error"; at: string; summary: string; service: string | null; message: string };
+
+export interface WatcherView {
+  running: boolean;
+  pid: number | null;
+  restarts: number;
+  /** Failed Consul requests reported by the watcher since the start. */
+  consulErrors: number;
+}
+
+/** What the dashboard receives as a `snapshot` event. */
+export interface DashboardSnapshot {
+  readiness: ReadinessView;
+  watcher: WatcherView;
+  routes: RoutesView;
+}

@@ -1,0 +1,15 @@
+/**
+ * What the proxy handler records about a request in `ctx.state`, for the
+ * request observer (metrics, access log) to read once the request is done.
+ * The handler only sets fields; it knows nothing of who reads them.
+ */
+export interface ProxyRequestState {
+  /** The service named by the first path segment, once it parsed as a service name. */
+  service?: string;
+  /** The instance the request was sent to (after retries, the last one). */
+  instance?: string;
+  /** performance.now() when the request was first sent to an instance. */
+  upstreamStartedAt?: number;
+  /** How many times the request was sent again to another instance; the retry loop sets it. */
+  retries?: number;
+}
