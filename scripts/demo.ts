@@ -7,8 +7,8 @@
  * them in turn (the part Registrator plays in Docker), and the gateway given
  * all three addresses.
  *
- * Flags: --gateway-port N (3000), --consul-port N (8500, the first server's),
- * --instances N (3), --cluster.
+ * Flags: --gateway-port N (3000), --admin-port N (9901), --consul-port N (8500,
+ * the first server's), --instances N (3), --cluster.
  */
 import { parseArgs } from "node:util";
 import { ConsulAgent } from "../test/support/consul.js";
@@ -18,6 +18,7 @@ import { startTs, type Started } from "../test/support/processes.js";
 const { values } = parseArgs({
   options: {
     "gateway-port": { type: "string", default: "3000" },
+    "admin-port": { type: "string", default: "9901" },
     "consul-port": { type: "string", default: "8500" },
     instances: { type: "string", default: "3" },
     cluster: { type: "boolean", default: false },
@@ -69,6 +70,7 @@ try {
       DEBUG: process.env.DEBUG ?? "gateway:routes,gateway:supervisor",
       CONSUL_HTTP_ADDR: servers.map((server) => server.address).join(","),
       GATEWAY_PORT: String(gatewayPort),
+      GATEWAY_ADMIN_PORT: values["admin-port"],
       GATEWAY_SERVICES: "service-web",
     },
   });
@@ -78,6 +80,7 @@ try {
   console.log(`
 demo: ready. Consul UI: ${consul.url}/ui   pids: consul ${servers.map((s) => s.pid).join(" ")}, ${children.map((c) => c.child.pid).join(" ")}
 demo: try   curl localhost:${gatewayPort}/service-web/getRemoteIp
+demo: dashboard http://127.0.0.1:${values["admin-port"]}/   route table: npm run routes -- --admin http://127.0.0.1:${values["admin-port"]}
 demo: Ctrl-C stops everything.
 `);
 } catch (err) {

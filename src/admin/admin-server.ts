@@ -102,6 +102,11 @@ export function createAdminApp(deps: AdminDeps, dashboardEvents: DashboardEvents
     });
   }
 
+  // Browsers ask for it on every page; the page has none, and "none" is not an error.
+  router.get("/favicon.ico", (ctx) => {
+    ctx.status = 204;
+  });
+
   app.use(errorMiddleware);
   app.use(router.routes());
   app.use(() => {
