@@ -23,7 +23,7 @@ try {
 }
 
 const gateway = await startGateway(config);
-console.log(`koa-consul-gateway listening on ${config.host}:${gateway.port}, Consul at ${config.consulAddresses.map((a) => `${a.host}:${a.port}`).join(", ")}`);
+console.log(`koa-consul-gateway listening on ${config.host}:${gateway.port}, Consul at ${config.consulAddresses.map((a) => `${a.host}:${a.port}`).join(", ")}, admin API and dashboard on http://${config.adminHost}:${gateway.adminPort}/`);
 
 let stopping = false;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
