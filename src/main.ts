@@ -22,7 +22,14 @@ try {
   throw err;
 }
 
-const gateway = await startGateway(config);
+let gateway;
+try {
+  gateway = await startGateway(config);
+} catch (err) {
+  // A port in use (GATEWAY_PORT or GATEWAY_ADMIN_PORT) and the like: one line, not a stack trace.
+  console.error(`koa-consul-gateway: cannot start: ${(err as Error).message}`);
+  process.exit(1);
+}
 console.log(`koa-consul-gateway listening on ${config.host}:${gateway.port}, Consul at ${config.consulAddresses.map((a) => `${a.host}:${a.port}`).join(", ")}, admin API and dashboard on http://${config.adminHost}:${gateway.adminPort}/`);
 
 let stopping = false;

@@ -70,6 +70,15 @@ describe("the gateway process's access log and the routes CLI", () => {
     assert.equal(entry.path, "/service-web/getRemoteIp");
   });
 
+  test("an admin port in use stops a second gateway with exit code 1 and one line naming the address", async () => {
+    const second = startTs(MAIN, [], {
+      env: { ...process.env, CONSUL_HTTP_ADDR: consul.address, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: "0", GATEWAY_ADMIN_PORT: new URL(adminUrl).port },
+    });
+    started.push(second);
+    assert.equal(await second.exited, 1);
+    assert.match(second.output(), new RegExp(`^koa-consul-gateway: cannot start: listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${new URL(adminUrl).port}\n$`));
+  });
+
   test("`routes` prints the route table as an aligned table with a summary", async () => {
     for (let i = 0; i < 4; i++) await superagent.get(`${gatewayUrl}/service-web/getRemoteIp`);
     const { code, output } = await routes(["--admin", adminUrl]);
