@@ -44,9 +44,9 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     },
     restartMaxMs: config.watcherRestartMaxMs,
     onMessage: (message) => {
-      const before = store.current;
       applyWatcherMessage(store, stats, message);
-      events.publish(message, before, store.current);
+      if (message.type === "watch-error") events.watchError(message);
+      else events.tableSwapped(store.current);
     },
   });
   supervisor.start();

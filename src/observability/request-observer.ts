@@ -34,7 +34,7 @@ export function requestObserver({ metrics, accessLog }: RequestObserverDeps): Mi
       // When the proxy streamed the answer itself, Koa does not respond (ctx.respond === false).
       const streamed = ctx.respond === false;
       const errorCode = streamed ? undefined : gatewayErrorCode(ctx.body);
-      const retries = state.retries ?? 0;
+      const retries = Math.max(0, (state.attempts ?? 1) - 1);
       metrics.requestFinished({
         service: state.service,
         instance: state.instance,

@@ -10,6 +10,6 @@ export interface ProxyRequestState {
   instance?: string;
   /** performance.now() when the request was first sent to an instance. */
   upstreamStartedAt?: number;
-  /** How many times the request was sent again to another instance; the retry loop sets it. */
-  retries?: number;
+  /** Attempts in all, the first included (retries = attempts - 1); the retry loop sets it. */
+  attempts?: number;
 }

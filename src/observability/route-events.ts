@@ -1,13 +1,17 @@
 /**
- * The watcher's messages as they were applied to the route table, for people
- * and dashboards: each becomes a change notification (what joined, left or
- * changed), kept in a short history and passed to live subscribers, and
- * counted for the metrics. It reads the tables before and after; it never
- * changes them.
+ * The route table's changes as people and dashboards see them: each new table
+ * is compared with the one before, and every service entry or catalog that is
+ * not the same object (the table shares unchanged entries) becomes a change
+ * notification (what joined, left or changed), kept in a short history,
+ * passed to live subscribers and counted for the metrics. Failed Consul
+ * requests reported by the watcher are notifications too. Working from whole
+ * tables rather than single watcher messages, it is indifferent to how the
+ * messages were applied (one by one, or several coalesced into one swap).
+ * It reads tables; it never changes them.
  */
 import type { WatcherMessage } from "../discovery/messages.js";
 import { instancesFingerprint, type Instance } from "../routing/instance.js";
-import type { RouteTable } from "../routing/route-table.js";
+import { RouteTable, type ServiceRoutes } from "../routing/route-table.js";
 import type { RouteChange } from "../admin/view-types.js";
 
 export type { RouteChange } from "../admin/view-types.js";
@@ -17,6 +21,8 @@ export type ConsulWatchKind = "catalog" | "health";
 export class RouteEvents {
   private readonly listeners = new Set<(change: RouteChange) => void>();
   private readonly history: RouteChange[] = [];
+  /** The last table seen, to compare the next one with. */
+  private table: RouteTable = RouteTable.EMPTY;
   /** Route table updates per service, since the start. */
   readonly updates = new Map<string, number>();
   /** Failed Consul requests per kind of watch, since the start. */
@@ -28,19 +34,25 @@ export class RouteEvents {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Called once per watcher message, with the tables before and after it was applied. */
-  publish(message: WatcherMessage, before: RouteTable, after: RouteTable): void {
-    const change = this.describe(message, before, after);
-    this.history.push(change);
-    if (this.history.length > this.keep) this.history.shift();
-    for (const listener of this.listeners) {
-      // A subscriber's failure must never reach the watcher's message path.
-      try {
-        listener(change);
-      } catch {
-        this.listeners.delete(listener);
-      }
+  /** Called with each table after it was swapped in. */
+  tableSwapped(next: RouteTable): void {
+    const before = this.table;
+    this.table = next;
+    const at = new Date(this.now()).toISOString();
+    if (next.catalog !== undefined && next.catalog !== before.catalog) this.emit(catalogChange(at, before, next.catalog));
+    for (const service of next.serviceNames()) {
+      const entry = next.get(service)!;
+      if (entry === before.get(service)) continue;
+      this.updates.set(service, (this.updates.get(service) ?? 0) + 1);
+      this.emit(serviceChange(at, service, before.get(service), entry));
     }
+  }
+
+  /** Called with each failed Consul request the watcher reports; the table is left as it is. */
+  watchError(message: Extract<WatcherMessage, { type: "watch-error" }>): void {
+    this.consulErrors[message.service === null ? "catalog" : "health"] += 1;
+    const summary = `Consul request failed (${message.service ?? "catalog"}): ${message.message}; last known routes kept`;
+    this.emit({ type: "watch-error", at: new Date(this.now()).toISOString(), summary, service: message.service, message: message.message });
   }
 
   /** Calls `listener` with every later change; returns the function that stops it. */
@@ -58,32 +70,34 @@ export class RouteEvents {
     return this.consulErrors.catalog + this.consulErrors.health;
   }
 
-  private describe(message: WatcherMessage, before: RouteTable, after: RouteTable): RouteChange {
-    const at = new Date(this.now()).toISOString();
-    switch (message.type) {
-      case "service": {
-        this.updates.set(message.service, (this.updates.get(message.service) ?? 0) + 1);
-        const { added, removed, changed } = diffInstances(before.get(message.service)?.instances ?? [], after.get(message.service)?.instances ?? []);
-        const parts = [...added.map((id) => `+${id}`), ...removed.map((id) => `-${id}`), ...changed.map((id) => `~${id}`)];
-        const summary = `${message.service}: ${parts.length > 0 ? parts.join(" ") : "first list"}; ${message.instances.length} healthy (index ${message.index})`;
-        return { type: "service", at, summary, service: message.service, index: message.index, instances: message.instances.length, added, removed, changed };
-      }
-      case "catalog": {
-        const previous = before.catalog?.services ?? new Set<string>();
-        const next = new Set(message.services);
-        const added = message.services.filter((name) => !previous.has(name));
-        const removed = [...previous].filter((name) => !next.has(name)).sort();
-        const parts = [...added.map((name) => `+${name}`), ...removed.map((name) => `-${name}`)];
-        const summary = `catalog: ${parts.join(" ") || "unchanged"}; ${next.size} services (index ${message.index})`;
-        return { type: "catalog", at, summary, index: message.index, services: next.size, added, removed };
-      }
-      case "watch-error": {
-        this.consulErrors[message.service === null ? "catalog" : "health"] += 1;
-        const summary = `Consul request failed (${message.service ?? "catalog"}): ${message.message}; last known routes kept`;
-        return { type: "watch-error", at, summary, service: message.service, message: message.message };
+  private emit(change: RouteChange): void {
+    this.history.push(change);
+    if (this.history.length > this.keep) this.history.shift();
+    for (const listener of this.listeners) {
+      // A subscriber's failure must never reach the watcher's message path.
+      try {
+        listener(change);
+      } catch {
+        this.listeners.delete(listener);
       }
     }
   }
+}
+
+function serviceChange(at: string, service: string, before: ServiceRoutes | undefined, after: ServiceRoutes): RouteChange {
+  const { added, removed, changed } = diffInstances(before?.instances ?? [], after.instances);
+  const parts = [...added.map((id) => `+${id}`), ...removed.map((id) => `-${id}`), ...changed.map((id) => `~${id}`)];
+  const summary = `${service}: ${parts.length > 0 ? parts.join(" ") : "first list"}; ${after.instances.length} healthy (index ${after.index})`;
+  return { type: "service", at, summary, service, index: after.index, instances: after.instances.length, added, removed, changed };
+}
+
+function catalogChange(at: string, before: RouteTable, catalog: NonNullable<RouteTable["catalog"]>): RouteChange {
+  const previous = before.catalog?.services ?? new Set<string>();
+  const added = [...catalog.services].filter((name) => !previous.has(name)).sort();
+  const removed = [...previous].filter((name) => !catalog.services.has(name)).sort();
+  const parts = [...added.map((name) => `+${name}`), ...removed.map((name) => `-${name}`)];
+  const summary = `catalog: ${parts.join(" ") || "unchanged"}; ${catalog.services.size} services (index ${catalog.index})`;
+  return { type: "catalog", at, summary, index: catalog.index, services: catalog.services.size, added, removed };
 }
 
 /** Instance ids that joined, left, or stayed with another address, port, tags or meta. */

@@ -88,8 +88,8 @@ test("an instance's series disappear once it has left the route table", async ()
 
 test("route and watcher figures are read at scrape time from what holds them", async () => {
   const { store, events, metrics } = setup(3);
-  events.publish({ type: "service", service: "web", index: "5", instances: [web("web-1"), web("web-2")] }, RouteTable.EMPTY, store.current);
-  events.publish({ type: "watch-error", service: null, message: "refused" }, store.current, store.current);
+  events.tableSwapped(store.current);
+  events.watchError({ type: "watch-error", service: null, message: "refused" });
   const text = await metrics.exposition();
   assert.equal(sample(text, 'gateway_route_updates_total{service="web"}'), 1);
   assert.equal(sample(text, 'gateway_route_instances{service="web"}'), 2);

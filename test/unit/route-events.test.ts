@@ -8,11 +8,14 @@ import type { RouteChange } from "../../src/admin/view-types.js";
 
 const web = (id: string, port = 80, tags: string[] = []): Instance => ({ id, address: "10.0.0.1", port, tags, meta: {} });
 
-/** Applies a message the way route-updates.ts does and publishes it, as gateway.ts does. */
+/** Applies a message the way route-updates.ts does and tells the events, as gateway.ts does. */
 function apply(events: RouteEvents, table: RouteTable, message: WatcherMessage): RouteTable {
-  const after =
-    message.type === "service" ? table.withService(message.service, message.instances, message.index) : message.type === "catalog" ? table.withCatalog(message.services, message.index) : table;
-  events.publish(message, table, after);
+  if (message.type === "watch-error") {
+    events.watchError(message);
+    return table;
+  }
+  const after = message.type === "service" ? table.withService(message.service, message.instances, message.index) : table.withCatalog(message.services, message.index);
+  events.tableSwapped(after);
   return after;
 }
 
@@ -63,4 +66,13 @@ test("subscribers get each change live; the history is bounded; a failing subscr
   stop();
   apply(events, table, { type: "service", service: "web", index: "6", instances: [] });
   assert.equal(seen.length, 5);
+});
+
+test("a swap that carries several changes (coalesced updates) gives one notification per changed service, none for the others", () => {
+  const events = new RouteEvents();
+  const first = RouteTable.EMPTY.withService("web", [web("web-1")], "1").withService("api", [web("api-1")], "1").withService("db", [web("db-1")], "1");
+  events.tableSwapped(first);
+  events.tableSwapped(first.withService("web", [web("web-1"), web("web-2")], "4").withService("api", [], "4"));
+  assert.deepEqual(events.recent().slice(3).map((c) => c.summary), ["api: -api-1; 0 healthy (index 4)", "web: +web-2; 2 healthy (index 4)"]);
+  assert.deepEqual(Object.fromEntries(events.updates), { api: 2, db: 1, web: 2 });
 });
