@@ -33,6 +33,8 @@ export interface FinishedRequest {
   /** The gateway's error code when it answered with an error. */
   errorCode: string | undefined;
   retries: number;
+  /** Instances of the service ejected by passive health checking during the request. */
+  ejections: number;
 }
 
 const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
@@ -165,11 +167,7 @@ export class GatewayMetrics {
     if (request.upstreamSeconds !== undefined) this.upstreamDuration.observe({ service }, request.upstreamSeconds);
     if (request.errorCode?.startsWith("UPSTREAM_")) this.upstreamErrors.inc({ service, code: request.errorCode });
     if (request.retries > 0) this.retries.inc({ service }, request.retries);
-  }
-
-  /** For passive health checking to call when it ejects an instance. */
-  outlierEjected(service: string): void {
-    this.outlierEjections.inc({ service: this.serviceLabel(service) });
+    if (request.ejections > 0) this.outlierEjections.inc({ service }, request.ejections);
   }
 
   /** The text exposition format, without the series of instances that are no longer in the table. */

@@ -2,8 +2,8 @@
  * The one place where the request path is observed: a Koa middleware, first
  * in the chain, that gives each request its id, and once the request is done
  * records it in the metrics and the access log. What it cannot see from the
- * outside (service, instance, retries) the proxy handler leaves in ctx.state
- * (request-state.ts).
+ * outside (service, instance, attempts, ejections) the proxy handler leaves in
+ * ctx.state (request-state.ts).
  */
 import { performance } from "node:perf_hooks";
 import type { ServerResponse } from "node:http";
@@ -42,6 +42,7 @@ export function requestObserver({ metrics, accessLog }: RequestObserverDeps): Mi
         upstreamSeconds: state.upstreamStartedAt === undefined ? undefined : (endedAt - state.upstreamStartedAt) / 1000,
         errorCode,
         retries,
+        ejections: state.ejections ?? 0,
       });
       accessLog?.write({
         method: ctx.method,

@@ -12,4 +12,6 @@ export interface ProxyRequestState {
   upstreamStartedAt?: number;
   /** Attempts in all, the first included (retries = attempts - 1); the retry loop sets it. */
   attempts?: number;
+  /** Instances that passive health checking took out of rotation during this request. */
+  ejections?: number;
 }

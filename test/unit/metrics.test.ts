@@ -15,7 +15,7 @@ function setup(restarts = 0) {
   const metrics = new GatewayMetrics({ store, events, watcherRestarts: () => restarts });
   const finish = (request: Partial<FinishedRequest>): void => {
     metrics.requestStarted();
-    metrics.requestFinished({ service: "web", instance: "web-1", status: 200, upstreamSeconds: 0.01, errorCode: undefined, retries: 0, ...request });
+    metrics.requestFinished({ service: "web", instance: "web-1", status: 200, upstreamSeconds: 0.01, errorCode: undefined, retries: 0, ejections: 0, ...request });
   };
   return { store, events, metrics, finish };
 }
@@ -31,8 +31,7 @@ test("status classes are 1xx-5xx; anything else counts as 5xx", () => {
 
 test("every metric the README lists is exposed, with the gateway_ prefix and _total on counters", async () => {
   const { metrics, finish } = setup();
-  finish({});
-  metrics.outlierEjected("web");
+  finish({ ejections: 1 });
   const text = await metrics.exposition();
   const types = new Map([...text.matchAll(/^# TYPE (gateway_\w+) (\w+)$/gm)].map((m) => [m[1]!, m[2]!]));
   assert.deepEqual([...types.keys()].sort(), [
@@ -56,7 +55,7 @@ test("requests are counted by service, instance and status class; retries and up
   const { metrics, finish } = setup();
   finish({});
   finish({});
-  finish({ status: 502, errorCode: "UPSTREAM_UNREACHABLE", retries: 2 });
+  finish({ status: 502, errorCode: "UPSTREAM_UNREACHABLE", retries: 2, ejections: 1 });
   finish({ status: 503, instance: undefined, upstreamSeconds: undefined, errorCode: "NO_HEALTHY_INSTANCE" });
   const text = await metrics.exposition();
   assert.equal(sample(text, 'gateway_requests_total{service="web",instance="web-1",status_class="2xx"}'), 2);
@@ -65,6 +64,7 @@ test("requests are counted by service, instance and status class; retries and up
   assert.equal(sample(text, 'gateway_upstream_errors_total{service="web",code="UPSTREAM_UNREACHABLE"}'), 1);
   assert.doesNotMatch(text, /NO_HEALTHY_INSTANCE/, "only failures to reach an instance are upstream errors");
   assert.equal(sample(text, 'gateway_retries_total{service="web"}'), 2);
+  assert.equal(sample(text, 'gateway_outlier_ejections_total{service="web"}'), 1);
   assert.equal(sample(text, 'gateway_upstream_duration_seconds_count{service="web"}'), 3);
   assert.equal(sample(text, "gateway_in_flight_requests"), 0);
 });

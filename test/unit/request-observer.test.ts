@@ -25,8 +25,8 @@ test("the observer reads what the proxy handler leaves in ctx.state: the retry l
   const app = new Koa();
   app.use(requestObserver({ metrics, accessLog }));
   app.use((ctx) => {
-    // What a proxy handler that retried twice leaves behind: service, the last instance, three attempts.
-    Object.assign(ctx.state as ProxyRequestState, { service: "web", instance: "web-2", attempts: 3, upstreamStartedAt: performance.now() });
+    // What a proxy handler that retried twice leaves behind: service, the last instance, three attempts, one ejection.
+    Object.assign(ctx.state as ProxyRequestState, { service: "web", instance: "web-2", attempts: 3, ejections: 1, upstreamStartedAt: performance.now() });
     ctx.body = "hello";
   });
   const server = createServer(app.callback()).listen(0, "127.0.0.1");
@@ -36,6 +36,7 @@ test("the observer reads what the proxy handler leaves in ctx.state: the retry l
     assert.equal(res.text, "hello");
     const text = await metrics.exposition();
     assert.match(text, /^gateway_retries_total\{service="web"\} 2$/m);
+    assert.match(text, /^gateway_outlier_ejections_total\{service="web"\} 1$/m);
     assert.match(text, /^gateway_requests_total\{service="web",instance="web-2",status_class="2xx"\} 1$/m);
     await accessLog.close();
     const entry = JSON.parse(readFileSync(join(dir, "access.log"), "utf8")) as Record<string, unknown>;
