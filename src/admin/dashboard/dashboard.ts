@@ -90,7 +90,7 @@ function renderSnapshot(snapshot: DashboardSnapshot): void {
 }
 
 function addChange(change: RouteChange, fresh: boolean): void {
-  const item = el("li", undefined, `${change.type}${fresh ? " fresh" : ""}`);
+  const item = el("li", undefined, `change-${change.type}${fresh ? " fresh" : ""}`);
   const time = el("time", clock(change.at));
   time.dateTime = change.at;
   item.append(time, document.createTextNode(change.summary));
