@@ -81,8 +81,9 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await Promise.all([closed, supervisor.stop(), observability.close()]);
-      await forwarder.close();
+      await Promise.all([closed, supervisor.stop()]);
+      // After the proxy server: the last requests still get their access log lines.
+      await Promise.all([forwarder.close(), observability.close()]);
     },
   };
 }
