@@ -24,6 +24,11 @@ export interface GatewayConfig {
   readonly discoveryTimeoutMs: number;
   readonly consulWaitMs: number;
   readonly watcherRestartMaxMs: number;
+  readonly retryAttempts: number;
+  readonly retryDeadlineMs: number;
+  readonly outlierConsecutiveFailures: number;
+  readonly outlierEjectionMs: number;
+  readonly outlierMaxEjectionMs: number;
 }
 
 export class ConfigError extends Error {
@@ -139,6 +144,26 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   watcherRestartMaxMs: {
     key: "watcherRestartMaxMs", env: "GATEWAY_WATCHER_RESTART_MAX_MS", form: "100-600000", default: "10000",
     doc: "Ceiling of the exponential backoff between watcher restarts and Consul retries.", parse: integer(100, 600_000),
+  },
+  retryAttempts: {
+    key: "retryAttempts", env: "GATEWAY_RETRY_ATTEMPTS", form: "1-10", default: "3",
+    doc: "Attempts per request, on different instances, when a failure is safe to retry (1: no retries).", parse: integer(1, 10),
+  },
+  retryDeadlineMs: {
+    key: "retryDeadlineMs", env: "GATEWAY_RETRY_DEADLINE_MS", form: "0-3600000", default: "10000",
+    doc: "No retry starts later than this after the request arrived.", parse: integer(0, 3_600_000),
+  },
+  outlierConsecutiveFailures: {
+    key: "outlierConsecutiveFailures", env: "GATEWAY_OUTLIER_FAILURES", form: "0-1000", default: "3",
+    doc: "Failed connections in a row that take an instance out of rotation (0: passive health off).", parse: integer(0, 1000),
+  },
+  outlierEjectionMs: {
+    key: "outlierEjectionMs", env: "GATEWAY_OUTLIER_EJECTION_MS", form: "1-3600000", default: "10000",
+    doc: "How long the first ejection lasts; each further one in a row lasts that much longer.", parse: integer(1, 3_600_000),
+  },
+  outlierMaxEjectionMs: {
+    key: "outlierMaxEjectionMs", env: "GATEWAY_OUTLIER_MAX_EJECTION_MS", form: "1-3600000", default: "300000",
+    doc: "The longest an ejection lasts.", parse: integer(1, 3_600_000),
   },
 };
 

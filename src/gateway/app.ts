@@ -1,18 +1,9 @@
 import Koa from "koa";
 import Router from "@koa/router";
-import type { Balancer } from "../routing/balancers/index.js";
-import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
-import type { Forwarder } from "../proxy/forwarder.js";
-import { parseProxyTarget } from "../proxy/target.js";
 import { errorMiddleware } from "./error-middleware.js";
-import type { ServiceResolver } from "./service-resolver.js";
+import { createProxyHandler, type ProxyHandlerDeps } from "./proxy-handler.js";
 
-export interface GatewayAppDeps {
-  resolver: ServiceResolver;
-  balancer: Balancer;
-  forwarder: Forwarder;
-  stats: InstanceStatsRegistry;
-}
+export type GatewayAppDeps = ProxyHandlerDeps;
 
 /**
  * The Koa app: errors → router → proxy. The router dispatches only; the
@@ -20,35 +11,12 @@ export interface GatewayAppDeps {
  * Once the instance answers, Koa steps aside (ctx.respond = false) and the
  * forwarder streams the response itself.
  */
-export function createGatewayApp({ resolver, balancer, forwarder, stats }: GatewayAppDeps): Koa {
+export function createGatewayApp(deps: GatewayAppDeps): Koa {
   const app = new Koa();
   // Errors are answered by errorMiddleware; Koa's default printer would only repeat them.
   app.silent = true;
   const router = new Router();
-
-  router.all("/:service{/*rest}", async (ctx) => {
-    const target = parseProxyTarget(ctx.req.url ?? "");
-    const instances = await resolver.resolve(target.service);
-    const instance = balancer.pick(target.service, instances);
-    const instanceStats = stats.get(instance.id);
-    instanceStats.requests += 1;
-    instanceStats.inFlight += 1;
-    try {
-      const upstream = await forwarder.send(ctx.req, ctx.res, instance, target.upstreamPath, target.service, {
-        clientAddress: ctx.req.socket.remoteAddress ?? "unknown",
-        proto: "http",
-        host: ctx.req.headers.host,
-      });
-      ctx.respond = false;
-      await forwarder.relay(upstream, ctx.res);
-    } catch (err) {
-      instanceStats.failures += 1;
-      throw err;
-    } finally {
-      instanceStats.inFlight -= 1;
-    }
-  });
-
+  router.all("/:service{/*rest}", createProxyHandler(deps));
   app.use(errorMiddleware);
   app.use(router.routes());
   return app;

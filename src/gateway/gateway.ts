@@ -11,6 +11,7 @@ import { WatcherSupervisor } from "../discovery/supervisor.js";
 import { Forwarder } from "../proxy/forwarder.js";
 import { createBalancer } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
+import { OutlierDetector } from "../routing/outlier-detector.js";
 import { RouteStore } from "../routing/route-store.js";
 import { createGatewayApp } from "./app.js";
 import { applyWatcherMessage } from "./route-updates.js";
@@ -45,7 +46,19 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
 
   const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
   const resolver = new ServiceResolver(store, (service) => supervisor.subscribe(service), config.discoveryTimeoutMs);
-  const app = createGatewayApp({ resolver, balancer: createBalancer(config.balancer), forwarder, stats });
+  const outliers = new OutlierDetector(stats, {
+    consecutiveFailures: config.outlierConsecutiveFailures,
+    baseEjectionMs: config.outlierEjectionMs,
+    maxEjectionMs: config.outlierMaxEjectionMs,
+  });
+  const app = createGatewayApp({
+    resolver,
+    balancer: createBalancer(config.balancer),
+    forwarder,
+    stats,
+    outliers,
+    retry: { maxAttempts: config.retryAttempts, deadlineMs: config.retryDeadlineMs },
+  });
 
   const server = createServer(app.callback());
   server.listen(config.port, config.host);

@@ -4,6 +4,7 @@
  * Connections to each instance are kept alive in undici's per-origin pools.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Agent, type Dispatcher } from "undici";
 import createDebug from "debug";
@@ -33,23 +34,22 @@ export class Forwarder {
   /**
    * Sends the request and resolves with the instance's response once its
    * headers arrive; throws a GatewayError before that. The caller writes the
-   * head and pipes the body with `relay`.
+   * head and pipes the body with `relay`. `body` is null for a request without one.
    */
-  async send(req: IncomingMessage, res: ServerResponse, instance: Instance, upstreamPath: string, service: string, fwd: ForwardedFor): Promise<Dispatcher.ResponseData> {
+  async send(req: IncomingMessage, res: ServerResponse, body: Readable | null, instance: Instance, upstreamPath: string, service: string, fwd: ForwardedFor): Promise<Dispatcher.ResponseData> {
     const abort = new AbortController();
     // The client went away before the answer finished: stop the upstream request too.
     const onClose = (): void => {
       if (!res.writableFinished) abort.abort();
     };
     res.once("close", onClose);
-    const hasBody = req.headers["content-length"] !== undefined ? req.headers["content-length"] !== "0" : req.headers["transfer-encoding"] !== undefined;
     try {
       return await this.agent.request({
         origin: `http://${instance.address.includes(":") ? `[${instance.address}]` : instance.address}:${instance.port}`,
         path: upstreamPath,
         method: req.method as Dispatcher.HttpMethod,
         headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, fwd),
-        body: hasBody ? req : null,
+        body,
         signal: abort.signal,
       });
     } catch (err) {

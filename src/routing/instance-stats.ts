@@ -12,6 +12,15 @@ export interface InstanceStats {
   requests: number;
   /** Requests that ended in a gateway error (5xx produced by the gateway, not by the instance). */
   failures: number;
+  /** Passive health (outlier-detector.ts). */
+  outlier: {
+    /** Connection failures in a row, reset by any successful connection. */
+    consecutiveFailures: number;
+    /** Out of rotation until this time (ms since epoch); 0 when never ejected. */
+    ejectedUntil: number;
+    /** Ejections since the instance last proved healthy; lengthens the next one. */
+    ejections: number;
+  };
 }
 
 export class InstanceStatsRegistry {
@@ -23,7 +32,7 @@ export class InstanceStatsRegistry {
   get(id: string): InstanceStats {
     let stats = this.byId.get(id);
     if (stats === undefined) {
-      stats = { id, firstSeenAt: this.now(), inFlight: 0, requests: 0, failures: 0 };
+      stats = { id, firstSeenAt: this.now(), inFlight: 0, requests: 0, failures: 0, outlier: { consecutiveFailures: 0, ejectedUntil: 0, ejections: 0 } };
       this.byId.set(id, stats);
     }
     return stats;
