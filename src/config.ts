@@ -29,6 +29,14 @@ export interface GatewayConfig {
   readonly outlierConsecutiveFailures: number;
   readonly outlierEjectionMs: number;
   readonly outlierMaxEjectionMs: number;
+  readonly maxHeaderBytes: number;
+  readonly maxHeaderCount: number;
+  readonly maxUrlLength: number;
+  readonly maxBodyBytes: number;
+  readonly clientHeadersTimeoutMs: number;
+  readonly clientRequestTimeoutMs: number;
+  readonly shutdownGraceMs: number;
+  readonly preserveHost: boolean;
 }
 
 export class ConfigError extends Error {
@@ -164,6 +172,42 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   outlierMaxEjectionMs: {
     key: "outlierMaxEjectionMs", env: "GATEWAY_OUTLIER_MAX_EJECTION_MS", form: "1-3600000", default: "300000",
     doc: "The longest an ejection lasts.", parse: integer(1, 3_600_000),
+  },
+  maxHeaderBytes: {
+    key: "maxHeaderBytes", env: "GATEWAY_MAX_HEADER_BYTES", form: "1024-1048576", default: "16384",
+    doc: "Largest request line plus headers (431 beyond).", parse: integer(1024, 1_048_576),
+  },
+  maxHeaderCount: {
+    key: "maxHeaderCount", env: "GATEWAY_MAX_HEADER_COUNT", form: "1-10000", default: "100",
+    doc: "Most request headers (431 beyond).", parse: integer(1, 10_000),
+  },
+  maxUrlLength: {
+    key: "maxUrlLength", env: "GATEWAY_MAX_URL_LENGTH", form: "16-1048576", default: "8192",
+    doc: "Longest request URL (414 beyond).", parse: integer(16, 1_048_576),
+  },
+  maxBodyBytes: {
+    key: "maxBodyBytes", env: "GATEWAY_MAX_BODY_BYTES", form: "0-1099511627776", default: "104857600",
+    doc: "Largest request body, declared or streamed (413 beyond; 0: no limit).", parse: integer(0, 1_099_511_627_776),
+  },
+  clientHeadersTimeoutMs: {
+    key: "clientHeadersTimeoutMs", env: "GATEWAY_CLIENT_HEADERS_TIMEOUT_MS", form: "100-600000", default: "10000",
+    doc: "Time a client has to send its request headers (slowloris guard; 408 after).", parse: integer(100, 600_000),
+  },
+  clientRequestTimeoutMs: {
+    key: "clientRequestTimeoutMs", env: "GATEWAY_CLIENT_REQUEST_TIMEOUT_MS", form: "0-86400000", default: "300000",
+    doc: "Time a client has to send its whole request, body included (0: no limit).", parse: integer(0, 86_400_000),
+  },
+  shutdownGraceMs: {
+    key: "shutdownGraceMs", env: "GATEWAY_SHUTDOWN_GRACE_MS", form: "0-600000", default: "10000",
+    doc: "On SIGTERM, how long requests in flight may take to finish before connections are cut.", parse: integer(0, 600_000),
+  },
+  preserveHost: {
+    key: "preserveHost", env: "GATEWAY_PRESERVE_HOST", form: "true, false", default: "false",
+    doc: "Send the client's Host header upstream instead of the instance's address.",
+    parse: (raw, env) => {
+      if (raw !== "true" && raw !== "false") throw new ConfigError(env, `expected true or false, got ${JSON.stringify(raw)}`);
+      return raw === "true";
+    },
   },
 };
 

@@ -2,8 +2,13 @@ import Koa from "koa";
 import Router from "@koa/router";
 import { errorMiddleware } from "./error-middleware.js";
 import { createProxyHandler, type ProxyHandlerDeps } from "./proxy-handler.js";
+import { requestLimits, type RequestLimits } from "./request-limits.js";
 
-export type GatewayAppDeps = ProxyHandlerDeps;
+export interface GatewayAppDeps extends ProxyHandlerDeps {
+  limits: RequestLimits;
+  /** True once shutdown began: responses then close their connection so clients reconnect elsewhere. */
+  draining: () => boolean;
+}
 
 /**
  * The Koa app: errors → router → proxy. The router dispatches only; the
@@ -18,6 +23,11 @@ export function createGatewayApp(deps: GatewayAppDeps): Koa {
   const router = new Router();
   router.all("/:service{/*rest}", createProxyHandler(deps));
   app.use(errorMiddleware);
+  app.use(async (ctx, next) => {
+    if (deps.draining()) ctx.res.setHeader("Connection", "close");
+    await next();
+  });
+  app.use(requestLimits(deps.limits));
   app.use(router.routes());
   return app;
 }

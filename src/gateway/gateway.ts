@@ -1,6 +1,8 @@
 /**
  * One gateway process: the route store fed by the supervised watcher child,
- * and the Koa app on an HTTP server. `startGateway` returns once listening.
+ * and the Koa app on an HTTP server. `startGateway` returns once listening;
+ * `close` drains it: no new connections, requests in flight finish (within
+ * the grace period), then the watcher child is stopped.
  */
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
@@ -14,6 +16,7 @@ import { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import { OutlierDetector } from "../routing/outlier-detector.js";
 import { RouteStore } from "../routing/route-store.js";
 import { createGatewayApp } from "./app.js";
+import { answerClientError } from "./client-errors.js";
 import { applyWatcherMessage } from "./route-updates.js";
 import { ServiceResolver } from "./service-resolver.js";
 
@@ -51,6 +54,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     baseEjectionMs: config.outlierEjectionMs,
     maxEjectionMs: config.outlierMaxEjectionMs,
   });
+  let draining = false;
   const app = createGatewayApp({
     resolver,
     balancer: createBalancer(config.balancer),
@@ -58,9 +62,25 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     stats,
     outliers,
     retry: { maxAttempts: config.retryAttempts, deadlineMs: config.retryDeadlineMs },
+    maxBodyBytes: config.maxBodyBytes,
+    preserveHost: config.preserveHost,
+    limits: { maxUrlLength: config.maxUrlLength, maxHeaderCount: config.maxHeaderCount, maxBodyBytes: config.maxBodyBytes },
+    draining: () => draining,
   });
 
-  const server = createServer(app.callback());
+  const server = createServer(
+    {
+      maxHeaderSize: config.maxHeaderBytes,
+      headersTimeout: config.clientHeadersTimeoutMs,
+      requestTimeout: config.clientRequestTimeoutMs,
+      // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.clientHeadersTimeoutMs / 4))),
+    },
+    app.callback(),
+  );
+  // One more than the limit, so that request-limits.ts can see the limit was passed and say so.
+  server.maxHeadersCount = config.maxHeaderCount + 1;
+  server.on("clientError", answerClientError);
   server.listen(config.port, config.host);
   try {
     await once(server, "listening");
@@ -71,17 +91,34 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const port = (server.address() as AddressInfo).port;
   debug("listening on %s:%d", config.host, port);
 
+  let closing: Promise<void> | undefined;
+  async function drainAndClose(): Promise<void> {
+    draining = true;
+    debug("draining: no new connections, up to %d ms for requests in flight", config.shutdownGraceMs);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, config.shutdownGraceMs);
+    });
+    await Promise.race([closed, graceOver]);
+    clearTimeout(timer);
+    // Whatever is still open after the grace period is cut.
+    server.closeAllConnections();
+    await Promise.all([closed, supervisor.stop()]);
+    await forwarder.close();
+    debug("closed");
+  }
+
   return {
     port,
     store,
     stats,
     supervisor,
     server,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await Promise.all([closed, supervisor.stop()]);
-      await forwarder.close();
+    close() {
+      closing ??= drainAndClose();
+      return closing;
     },
   };
 }

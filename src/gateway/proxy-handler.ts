@@ -12,6 +12,7 @@ import type { Forwarder } from "../proxy/forwarder.js";
 import { LazyBody } from "../proxy/lazy-body.js";
 import { classifyFailure, isRetryable } from "../proxy/retry-policy.js";
 import { parseProxyTarget } from "../proxy/target.js";
+import { GatewayError } from "./errors.js";
 import type { ServiceResolver } from "./service-resolver.js";
 
 const debug = createDebug("gateway:proxy");
@@ -30,6 +31,9 @@ export interface ProxyHandlerDeps {
   stats: InstanceStatsRegistry;
   outliers: OutlierDetector;
   retry: RetryOptions;
+  /** Bound on a body whose size is not declared (0: none). */
+  maxBodyBytes: number;
+  preserveHost: boolean;
 }
 
 function hasBody(ctx: Context): boolean {
@@ -37,12 +41,12 @@ function hasBody(ctx: Context): boolean {
   return length !== undefined ? length !== "0" : ctx.req.headers["transfer-encoding"] !== undefined;
 }
 
-export function createProxyHandler({ resolver, balancer, forwarder, stats, outliers, retry }: ProxyHandlerDeps) {
+export function createProxyHandler({ resolver, balancer, forwarder, stats, outliers, retry, maxBodyBytes, preserveHost }: ProxyHandlerDeps) {
   return async function proxy(ctx: Context): Promise<void> {
     const target = parseProxyTarget(ctx.req.url ?? "");
     const instances = await resolver.resolve(target.service);
     const withBody = hasBody(ctx);
-    const fwd = { clientAddress: ctx.req.socket.remoteAddress ?? "unknown", proto: "http" as const, host: ctx.req.headers.host };
+    const fwd = { clientAddress: ctx.req.socket.remoteAddress ?? "unknown", proto: "http" as const, host: ctx.req.headers.host, preserveHost };
     const startedAt = Date.now();
     const tried = new Set<string>();
 
@@ -51,7 +55,7 @@ export function createProxyHandler({ resolver, balancer, forwarder, stats, outli
       const untried = tried.size === 0 ? inRotation : inRotation.filter((i) => !tried.has(i.id));
       const instance = balancer.pick(target.service, untried.length > 0 ? untried : inRotation);
       tried.add(instance.id);
-      const body = withBody ? new LazyBody(ctx.req) : null;
+      const body = withBody ? new LazyBody(ctx.req, maxBodyBytes) : null;
       const instanceStats = stats.get(instance.id);
       instanceStats.requests += 1;
       instanceStats.inFlight += 1;
@@ -63,6 +67,10 @@ export function createProxyHandler({ resolver, balancer, forwarder, stats, outli
         await forwarder.relay(upstream, ctx.res);
         return;
       } catch (err) {
+        if (err instanceof GatewayError && err.code === "PAYLOAD_TOO_LARGE") {
+          ctx.set("Connection", "close");
+          throw err;
+        }
         instanceStats.failures += 1;
         const kind = classifyFailure((err as Error).cause ?? err);
         if (kind === "connect") outliers.onConnectFailure(instance);

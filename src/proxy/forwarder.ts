@@ -11,6 +11,7 @@ import createDebug from "debug";
 import type { Instance } from "../routing/instance.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
 import { toGatewayError } from "./upstream-errors.js";
+import { GatewayError } from "../gateway/errors.js";
 
 const debug = createDebug("gateway:proxy");
 
@@ -54,6 +55,12 @@ export class Forwarder {
       });
     } catch (err) {
       res.off("close", onClose);
+      // A limit of the gateway's own (the body grew too large) is not the instance's failure.
+      if (err instanceof GatewayError) throw err;
+      // Nor is a client that stopped sending before its declared body was complete.
+      if (req.readableAborted || req.errored) {
+        throw new GatewayError("BAD_REQUEST", "the request body ended before it was complete", service, { cause: err });
+      }
       debug("%s %s → %s:%d failed before headers: %s", req.method, upstreamPath, instance.address, instance.port, (err as Error).message);
       throw toGatewayError(err, service, instance.id);
     }

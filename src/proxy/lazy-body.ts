@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
 import type { IncomingMessage } from "node:http";
+import { GatewayError } from "../gateway/errors.js";
 
 /**
  * The client's request body, handed to one upstream attempt. Nothing is read
@@ -14,8 +15,13 @@ import type { IncomingMessage } from "node:http";
 export class LazyBody extends Readable {
   started = false;
   private attached = false;
+  private bytes = 0;
 
-  constructor(private readonly source: IncomingMessage) {
+  /** `maxBytes` (0: none) bounds a body whose size was not declared; past it the attempt fails with 413. */
+  constructor(
+    private readonly source: IncomingMessage,
+    private readonly maxBytes = 0,
+  ) {
     super();
   }
 
@@ -37,6 +43,11 @@ export class LazyBody extends Readable {
 
   private readonly onData = (chunk: Buffer): void => {
     this.started = true;
+    this.bytes += chunk.length;
+    if (this.maxBytes > 0 && this.bytes > this.maxBytes) {
+      this.destroy(new GatewayError("PAYLOAD_TOO_LARGE", `the body is larger than ${this.maxBytes} bytes`));
+      return;
+    }
     if (!this.push(chunk)) this.source.pause();
   };
 
