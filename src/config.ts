@@ -37,6 +37,8 @@ export interface GatewayConfig {
   readonly clientRequestTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly preserveHost: boolean;
+  readonly snapshotFile: string | undefined;
+  readonly coalesceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -208,6 +210,15 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
       if (raw !== "true" && raw !== "false") throw new ConfigError(env, `expected true or false, got ${JSON.stringify(raw)}`);
       return raw === "true";
     },
+  },
+  snapshotFile: {
+    key: "snapshotFile", env: "GATEWAY_SNAPSHOT_FILE", form: "a file path", default: undefined,
+    doc: "Where the last known route table is kept, to route after a restart while Consul is down (unset: not kept).",
+    parse: (raw) => raw,
+  },
+  coalesceMs: {
+    key: "coalesceMs", env: "GATEWAY_COALESCE_MS", form: "0-10000", default: "20",
+    doc: "Route changes arriving within this window are applied in one table swap (0: each at once).", parse: integer(0, 10_000),
   },
 };
 

@@ -17,7 +17,8 @@ import { OutlierDetector } from "../routing/outlier-detector.js";
 import { RouteStore } from "../routing/route-store.js";
 import { createGatewayApp } from "./app.js";
 import { answerClientError } from "./client-errors.js";
-import { applyWatcherMessage } from "./route-updates.js";
+import { loadSnapshot, SnapshotWriter } from "./route-snapshot.js";
+import { RouteUpdater } from "./route-updates.js";
 import { ServiceResolver } from "./service-resolver.js";
 
 const debug = createDebug("gateway:server");
@@ -34,6 +35,14 @@ export interface Gateway {
 export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const store = new RouteStore();
   const stats = new InstanceStatsRegistry();
+  const snapshot = config.snapshotFile === undefined ? undefined : new SnapshotWriter(config.snapshotFile);
+  const updater = new RouteUpdater(store, stats, config.coalesceMs, (table) => snapshot?.schedule(table));
+  if (config.snapshotFile !== undefined) {
+    // Routes from the last run serve until Consul answers (fail static across restarts).
+    const saved = await loadSnapshot(config.snapshotFile, (message) => console.warn(`koa-consul-gateway: ${message}`));
+    for (const message of saved) updater.apply(message);
+    updater.flush();
+  }
   const supervisor = new WatcherSupervisor({
     consul: {
       addresses: config.consulAddresses,
@@ -42,10 +51,11 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
       backoffMaxMs: config.watcherRestartMaxMs,
     },
     restartMaxMs: config.watcherRestartMaxMs,
-    onMessage: (message) => applyWatcherMessage(store, stats, message),
+    onMessage: (message) => updater.apply(message),
   });
   supervisor.start();
-  for (const service of config.services) supervisor.subscribe(service);
+  // The snapshot's services too: the watcher replaces their saved lists once Consul answers.
+  for (const service of new Set([...config.services, ...store.current.serviceNames()])) supervisor.subscribe(service);
 
   const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
   const resolver = new ServiceResolver(store, (service) => supervisor.subscribe(service), config.discoveryTimeoutMs);
@@ -106,6 +116,8 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     // Whatever is still open after the grace period is cut.
     server.closeAllConnections();
     await Promise.all([closed, supervisor.stop()]);
+    updater.stop();
+    await snapshot?.flush();
     await forwarder.close();
     debug("closed");
   }
