@@ -7,6 +7,9 @@
 import { BALANCER_NAMES, type BalancerName } from "./routing/balancers/index.js";
 import { isValidServiceName } from "./discovery/messages.js";
 
+export const CONSISTENCY_MODES = ["default", "stale", "consistent"] as const;
+export type ConsistencyMode = (typeof CONSISTENCY_MODES)[number];
+
 export interface ConsulAddress {
   readonly protocol: "http:" | "https:";
   readonly host: string;
@@ -39,6 +42,8 @@ export interface GatewayConfig {
   readonly preserveHost: boolean;
   readonly snapshotFile: string | undefined;
   readonly coalesceMs: number;
+  readonly consulConsistency: ConsistencyMode;
+  readonly consulCached: boolean;
 }
 
 export class ConfigError extends Error {
@@ -69,6 +74,11 @@ function integer(min: number, max: number) {
     }
     return value;
   };
+}
+
+function boolean(raw: string, env: string): boolean {
+  if (raw !== "true" && raw !== "false") throw new ConfigError(env, `expected true or false, got ${JSON.stringify(raw)}`);
+  return raw === "true";
 }
 
 function list(raw: string): string[] {
@@ -205,11 +215,19 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   },
   preserveHost: {
     key: "preserveHost", env: "GATEWAY_PRESERVE_HOST", form: "true, false", default: "false",
-    doc: "Send the client's Host header upstream instead of the instance's address.",
+    doc: "Send the client's Host header upstream instead of the instance's address.", parse: boolean,
+  },
+  consulConsistency: {
+    key: "consulConsistency", env: "GATEWAY_CONSUL_CONSISTENCY", form: CONSISTENCY_MODES.join(", "), default: "default",
+    doc: "Consul's read mode for the watches: `stale` lets any server answer (spares the leader), `consistent` asks the leader to confirm.",
     parse: (raw, env) => {
-      if (raw !== "true" && raw !== "false") throw new ConfigError(env, `expected true or false, got ${JSON.stringify(raw)}`);
-      return raw === "true";
+      if (!(CONSISTENCY_MODES as readonly string[]).includes(raw)) throw new ConfigError(env, `expected one of ${CONSISTENCY_MODES.join(", ")}, got ${JSON.stringify(raw)}`);
+      return raw as ConsistencyMode;
     },
+  },
+  consulCached: {
+    key: "consulCached", env: "GATEWAY_CONSUL_CACHED", form: "true, false", default: "false",
+    doc: "Read through the agent's cache (Consul's `cached` parameter), sparing the servers.", parse: boolean,
   },
   snapshotFile: {
     key: "snapshotFile", env: "GATEWAY_SNAPSHOT_FILE", form: "a file path", default: undefined,

@@ -49,6 +49,8 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
       token: config.consulToken,
       waitMs: config.consulWaitMs,
       backoffMaxMs: config.watcherRestartMaxMs,
+      consistency: config.consulConsistency,
+      cached: config.consulCached,
     },
     restartMaxMs: config.watcherRestartMaxMs,
     onMessage: (message) => updater.apply(message),
