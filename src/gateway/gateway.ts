@@ -7,6 +7,7 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import createDebug from "debug";
 import type { GatewayConfig } from "../config.js";
+import { registryConfig } from "../discovery/registries/create-registry.js";
 import { WatcherSupervisor } from "../discovery/supervisor.js";
 import { Forwarder } from "../proxy/forwarder.js";
 import { createBalancer } from "../routing/balancers/index.js";
@@ -31,12 +32,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const store = new RouteStore();
   const stats = new InstanceStatsRegistry();
   const supervisor = new WatcherSupervisor({
-    consul: {
-      addresses: config.consulAddresses,
-      token: config.consulToken,
-      waitMs: config.consulWaitMs,
-      backoffMaxMs: config.watcherRestartMaxMs,
-    },
+    registry: registryConfig(config),
     restartMaxMs: config.watcherRestartMaxMs,
     onMessage: (message) => applyWatcherMessage(store, stats, message),
   });
