@@ -31,7 +31,11 @@ export type ZooKeeperWatcher = (event: ZooKeeperEvent) => void;
 
 type Callback<T extends unknown[]> = (error: (Error & { getCode(): number }) | null, ...result: T) => void;
 
+/** The client's own watcher table: per kind, per path, an emitter whose listeners are the armed watcher functions. */
+type WatcherTable = Record<string, { listenerCount(event: "notification"): number }>;
+
 interface NodeZooKeeperClient {
+  connectionManager: { watcherManager: { dataWatchers: WatcherTable; childWatchers: WatcherTable; existenceWatchers: WatcherTable } };
   connect(): void;
   close(): void;
   getSessionId(): Buffer;
@@ -99,6 +103,23 @@ export class ZooKeeperSession {
   /** The session id (0 until connected): compared with a node's ephemeralOwner to tell our nodes from a dead session's. */
   get id(): string {
     return zxidString(this.client.getSessionId());
+  }
+
+  /**
+   * How many watcher functions the client holds, by kind and path ("child
+   * /services/web"): what would grow if re-armed watches piled up. The client
+   * keeps them privately, hence the narrow cast above.
+   */
+  armedWatchers(): Record<string, number> {
+    const { dataWatchers, childWatchers, existenceWatchers } = this.client.connectionManager.watcherManager;
+    const counts: Record<string, number> = {};
+    for (const [kind, table] of [["data", dataWatchers], ["child", childWatchers], ["existence", existenceWatchers]] as const) {
+      for (const [path, emitter] of Object.entries(table)) {
+        const count = emitter.listenerCount("notification");
+        if (count > 0) counts[`${kind} ${path}`] = count;
+      }
+    }
+    return counts;
   }
 
   on(event: "connected" | "disconnected" | "expired", listener: () => void): void {

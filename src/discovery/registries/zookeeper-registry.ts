@@ -90,6 +90,11 @@ export class ZooKeeperRegistry implements ServiceRegistry {
     await this.session.remove(servicePath(registration.name)).catch(unless((err) => isNotEmpty(err) || isNoNode(err)));
   }
 
+  /** Watcher functions the current session holds (see ZooKeeperSession.armedWatchers): a diagnostic the tests read. */
+  armedWatchers(): Record<string, number> {
+    return this.session.armedWatchers();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.catalog?.end();
