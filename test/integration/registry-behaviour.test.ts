@@ -5,6 +5,8 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { loadRegistrySettings } from "../../src/config.js";
+import { createRegistry, registryConfig } from "../../src/discovery/registries/create-registry.js";
 import { startBackend, type Backend } from "../support/backends.js";
 import { captureDebug, countHits, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { REGISTRY_HARNESSES, type RegistryHarness } from "../support/registries.js";
@@ -54,6 +56,21 @@ const CASES: [string, (ctx: Context) => Promise<void>][] = [
       assert.deepEqual(await hits(ctx, 30), ["web-1", "web-2"]);
       await ctx.registry.register(third);
       await waitForTraffic(ctx, third, "web-3 back");
+    },
+  ],
+  [
+    "find reads the instances once, without a watch; a tag no instance carries finds none",
+    async (ctx) => {
+      const registry = createRegistry(registryConfig(loadRegistrySettings(ctx.registry.env)));
+      try {
+        const found = await registry.find("service-web");
+        assert.deepEqual(found.map((i) => i.port).sort(), ctx.backends.map((b) => b.port).sort());
+        assert.ok(found.every((i) => i.address === "127.0.0.1"));
+        assert.deepEqual(await registry.find("service-web", ["no-such-tag"]), []);
+        assert.deepEqual(await registry.find("no-such-service"), []);
+      } finally {
+        await registry.close();
+      }
     },
   ],
   [
