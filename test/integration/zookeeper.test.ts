@@ -224,3 +224,25 @@ describe("ZooKeeper: the gateway and service-web as processes", () => {
     assert.equal(await gateway.stop(), 0);
   });
 });
+
+test("npm run demo -- --registry zookeeper: ZooKeeper, three instances and the gateway answer the README's curl, and Ctrl-C leaves nothing running", async () => {
+  const [gatewayPort, zookeeperPort] = [await freePort(), await freePort()];
+  const demo = startTs("scripts/demo.ts", ["--registry", "zookeeper", "--gateway-port", String(gatewayPort), "--zookeeper-port", String(zookeeperPort)]);
+  try {
+    const ready = await demo.waitForOutput(/demo: ready\. ZooKeeper at 127\.0\.0\.1:\d+ .* pids: zookeeper (\d+), ([\d ]+)\n/, 90_000);
+    const pids = [Number(ready[1]), ...ready[2]!.trim().split(" ").map(Number)];
+    assert.equal(pids.length, 5, "ZooKeeper, three instances, the gateway");
+    const ids = new Set<string>();
+    await eventually(async () => {
+      ids.add(((await superagent.get(`http://localhost:${gatewayPort}/service-web/getRemoteIp`)).body as { id: string }).id);
+      return ids.size === 3;
+    }, 20_000, "answers from all three instances");
+
+    demo.child.kill("SIGINT");
+    assert.equal(await demo.exited, 0);
+    assert.match(demo.output(), /demo: stopped, nothing left running/);
+    for (const pid of pids) assert.throws(() => process.kill(pid, 0), { code: "ESRCH" }, `pid ${pid} still running`);
+  } finally {
+    await demo.stop();
+  }
+});
