@@ -6,6 +6,7 @@
  */
 import { BALANCER_NAMES, type BalancerName } from "./routing/balancers/index.js";
 import { isValidServiceName } from "./discovery/messages.js";
+import { REGISTRY_KINDS, type RegistryKind } from "./discovery/registries/registry-kind.js";
 
 export const CONSISTENCY_MODES = ["default", "stale", "consistent"] as const;
 export type ConsistencyMode = (typeof CONSISTENCY_MODES)[number];
@@ -19,8 +20,11 @@ export interface ConsulAddress {
 export interface GatewayConfig {
   readonly host: string;
   readonly port: number;
+  readonly registry: RegistryKind;
   readonly consulAddresses: readonly ConsulAddress[];
   readonly consulToken: string | undefined;
+  /** host:port[,host:port...], normalised; node-zookeeper-client takes it as one string. */
+  readonly zookeeperConnect: string;
   readonly services: readonly string[];
   readonly balancer: BalancerName;
   readonly upstreamTimeoutMs: number;
@@ -103,6 +107,14 @@ export function parseConsulAddress(raw: string, env = "CONSUL_HTTP_ADDR"): Consu
   return { protocol: url.protocol, host: url.hostname.replace(/^\[|\]$/g, ""), port };
 }
 
+/** One ZooKeeper server, host:port (the port is required: ZooKeeper has no scheme to imply it). */
+function zookeeperServer(raw: string, env: string): string {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
+  const port = Number(match?.[2]);
+  if (match === null || port < 1 || port > 65535) throw new ConfigError(env, `expected host:port[,host:port...], got ${JSON.stringify(raw)}`);
+  return `${match[1]}:${port}`;
+}
+
 const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   host: {
     key: "host", env: "GATEWAY_HOST", form: "an IP address or host name", default: "0.0.0.0",
@@ -116,6 +128,16 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
     key: "port", env: "GATEWAY_PORT", form: "0-65535", default: "3000",
     doc: "Port the proxy listens on (0 picks a free one).", parse: integer(0, 65535),
   },
+  registry: {
+    key: "registry", env: "GATEWAY_REGISTRY", form: REGISTRY_KINDS.join(", "), default: "consul",
+    doc: "Where instances are discovered: Consul's catalog, or ZooKeeper nodes laid out as Registrator writes them.",
+    parse: (raw, env) => {
+      if (!(REGISTRY_KINDS as readonly string[]).includes(raw)) {
+        throw new ConfigError(env, `expected one of ${REGISTRY_KINDS.join(", ")}, got ${JSON.stringify(raw)}`);
+      }
+      return raw as RegistryKind;
+    },
+  },
   consulAddresses: {
     key: "consulAddresses", env: "CONSUL_HTTP_ADDR", form: "host:port[,host:port...]", default: "127.0.0.1:8500",
     doc: "Consul agents or servers to watch; with several, the watcher fails over between them.",
@@ -128,6 +150,15 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   consulToken: {
     key: "consulToken", env: "CONSUL_HTTP_TOKEN", form: "an ACL token", default: undefined,
     doc: "ACL token sent to Consul.", parse: (raw) => raw,
+  },
+  zookeeperConnect: {
+    key: "zookeeperConnect", env: "ZOOKEEPER_CONNECT", form: "host:port[,host:port...]", default: "127.0.0.1:2181",
+    doc: "ZooKeeper servers (with `GATEWAY_REGISTRY=zookeeper`); the client moves to the next one when a connection fails.",
+    parse: (raw, env) => {
+      const servers = list(raw);
+      if (servers.length === 0) throw new ConfigError(env, "expected at least one host:port");
+      return servers.map((server) => zookeeperServer(server, env)).join(",");
+    },
   },
   services: {
     key: "services", env: "GATEWAY_SERVICES", form: "name[,name...]", default: "",
@@ -163,7 +194,7 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   },
   watcherRestartMaxMs: {
     key: "watcherRestartMaxMs", env: "GATEWAY_WATCHER_RESTART_MAX_MS", form: "100-600000", default: "10000",
-    doc: "Ceiling of the exponential backoff between watcher restarts and Consul retries.", parse: integer(100, 600_000),
+    doc: "Ceiling of the exponential backoff between watcher restarts and registry retries.", parse: integer(100, 600_000),
   },
   retryAttempts: {
     key: "retryAttempts", env: "GATEWAY_RETRY_ATTEMPTS", form: "1-10", default: "3",
@@ -268,12 +299,26 @@ function flagsToEnv(argv: readonly string[]): Record<string, string> {
 /** Builds the config from the environment, overridden by command-line flags. Throws ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): GatewayConfig {
   const merged: NodeJS.ProcessEnv = { ...env, ...flagsToEnv(argv) };
+  return parseSettings(merged, SETTING_LIST) as unknown as GatewayConfig;
+}
+
+function parseSettings(env: NodeJS.ProcessEnv, settings: readonly Setting<keyof GatewayConfig>[]): Readonly<Record<string, unknown>> {
   const config: Record<string, unknown> = {};
-  for (const setting of SETTING_LIST) {
-    const raw = merged[setting.env] ?? setting.default;
+  for (const setting of settings) {
+    const raw = env[setting.env] ?? setting.default;
     config[setting.key] = raw === undefined ? undefined : setting.parse(raw, setting.env);
   }
-  return Object.freeze(config) as unknown as GatewayConfig;
+  return Object.freeze(config);
+}
+
+/** The settings that say which registry to use and how to reach it. */
+export const REGISTRY_SETTING_KEYS = ["registry", "consulAddresses", "consulToken", "consulWaitMs", "consulConsistency", "consulCached", "zookeeperConnect", "watcherRestartMaxMs"] as const;
+export type RegistrySettings = Pick<GatewayConfig, (typeof REGISTRY_SETTING_KEYS)[number]>;
+
+/** Only the registry's settings, from the environment: the demo service registers itself with the gateway's variables. */
+export function loadRegistrySettings(env: NodeJS.ProcessEnv): RegistrySettings {
+  const keys: readonly string[] = REGISTRY_SETTING_KEYS;
+  return parseSettings(env, SETTING_LIST.filter((s) => keys.includes(s.key))) as unknown as RegistrySettings;
 }
 
 /** The README's configuration table, generated from the same list so the two cannot drift apart. */

@@ -2,6 +2,7 @@
 /** Starts the gateway: config from the environment and flags, then one gateway process. */
 import { ConfigError, loadConfig } from "./config.js";
 import { startGateway } from "./gateway/gateway.js";
+import { describeRegistry, registryConfig } from "./discovery/registries/create-registry.js";
 
 let config;
 try {
@@ -15,7 +16,7 @@ try {
 }
 
 const gateway = await startGateway(config);
-console.log(`koa-consul-gateway listening on ${config.host}:${gateway.port}, Consul at ${config.consulAddresses.map((a) => `${a.host}:${a.port}`).join(", ")}`);
+console.log(`koa-consul-gateway listening on ${config.host}:${gateway.port}, ${describeRegistry(registryConfig(config))}`);
 
 let stopping = false;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {

@@ -63,7 +63,7 @@ export interface ServiceRegistration {
   port: number;
   tags?: string[];
   meta?: Record<string, string>;
-  check: { http: string; interval: string; timeout: string; deregisterCriticalServiceAfter: string };
+  check?: { http: string; interval: string; timeout: string; deregisterCriticalServiceAfter: string };
 }
 
 /** Registers and deregisters services with the local Consul agent (the agent API). */
@@ -130,6 +130,11 @@ export class ConsulWatcher {
     onError: (err: Error) => void,
   ): WatchHandle {
     return this.watch("health", { service, passing: true }, (data, index) => onChange(data as HealthEntry[], index), onError);
+  }
+
+  /** One read (not a watch) of the instances of `service` whose every check passes, from the address watches use now. */
+  async passing(service: string): Promise<HealthEntry[]> {
+    return (await this.clients[this.current]!.health.service({ service, passing: true })) as HealthEntry[];
   }
 
   watchCatalog(onChange: (services: CatalogServices, index: string) => void, onError: (err: Error) => void): WatchHandle {

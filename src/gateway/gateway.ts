@@ -9,6 +9,7 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import createDebug from "debug";
 import type { GatewayConfig } from "../config.js";
+import { registryConfig } from "../discovery/registries/create-registry.js";
 import { WatcherSupervisor } from "../discovery/supervisor.js";
 import { Forwarder } from "../proxy/forwarder.js";
 import { createBalancer } from "../routing/balancers/index.js";
@@ -44,14 +45,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     updater.flush();
   }
   const supervisor = new WatcherSupervisor({
-    consul: {
-      addresses: config.consulAddresses,
-      token: config.consulToken,
-      waitMs: config.consulWaitMs,
-      backoffMaxMs: config.watcherRestartMaxMs,
-      consistency: config.consulConsistency,
-      cached: config.consulCached,
-    },
+    registry: registryConfig(config),
     restartMaxMs: config.watcherRestartMaxMs,
     onMessage: (message) => updater.apply(message),
   });
