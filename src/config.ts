@@ -7,6 +7,10 @@
 import { BALANCER_NAMES, type BalancerName } from "./routing/balancers/index.js";
 import { isValidServiceName } from "./discovery/messages.js";
 import type { AccessLogTarget } from "./observability/access-log.js";
+import { REGISTRY_KINDS, type RegistryKind } from "./discovery/registries/registry-kind.js";
+
+export const CONSISTENCY_MODES = ["default", "stale", "consistent"] as const;
+export type ConsistencyMode = (typeof CONSISTENCY_MODES)[number];
 
 export interface ConsulAddress {
   readonly protocol: "http:" | "https:";
@@ -17,14 +21,34 @@ export interface ConsulAddress {
 export interface GatewayConfig {
   readonly host: string;
   readonly port: number;
+  readonly registry: RegistryKind;
   readonly consulAddresses: readonly ConsulAddress[];
   readonly consulToken: string | undefined;
+  /** host:port[,host:port...], normalised; node-zookeeper-client takes it as one string. */
+  readonly zookeeperConnect: string;
   readonly services: readonly string[];
   readonly balancer: BalancerName;
   readonly upstreamTimeoutMs: number;
   readonly discoveryTimeoutMs: number;
   readonly consulWaitMs: number;
   readonly watcherRestartMaxMs: number;
+  readonly retryAttempts: number;
+  readonly retryDeadlineMs: number;
+  readonly outlierConsecutiveFailures: number;
+  readonly outlierEjectionMs: number;
+  readonly outlierMaxEjectionMs: number;
+  readonly maxHeaderBytes: number;
+  readonly maxHeaderCount: number;
+  readonly maxUrlLength: number;
+  readonly maxBodyBytes: number;
+  readonly clientHeadersTimeoutMs: number;
+  readonly clientRequestTimeoutMs: number;
+  readonly shutdownGraceMs: number;
+  readonly preserveHost: boolean;
+  readonly snapshotFile: string | undefined;
+  readonly coalesceMs: number;
+  readonly consulConsistency: ConsistencyMode;
+  readonly consulCached: boolean;
   readonly adminHost: string;
   readonly adminPort: number;
   readonly accessLog: AccessLogTarget;
@@ -58,6 +82,11 @@ function integer(min: number, max: number) {
     }
     return value;
   };
+}
+
+function boolean(raw: string, env: string): boolean {
+  if (raw !== "true" && raw !== "false") throw new ConfigError(env, `expected true or false, got ${JSON.stringify(raw)}`);
+  return raw === "true";
 }
 
 function list(raw: string): string[] {
@@ -96,6 +125,14 @@ export function parseConsulAddress(raw: string, env = "CONSUL_HTTP_ADDR"): Consu
   return { protocol: url.protocol, host: url.hostname.replace(/^\[|\]$/g, ""), port };
 }
 
+/** One ZooKeeper server, host:port (the port is required: ZooKeeper has no scheme to imply it). */
+function zookeeperServer(raw: string, env: string): string {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
+  const port = Number(match?.[2]);
+  if (match === null || port < 1 || port > 65535) throw new ConfigError(env, `expected host:port[,host:port...], got ${JSON.stringify(raw)}`);
+  return `${match[1]}:${port}`;
+}
+
 const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   host: {
     key: "host", env: "GATEWAY_HOST", form: "an IP address or host name", default: "0.0.0.0",
@@ -104,6 +141,16 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   port: {
     key: "port", env: "GATEWAY_PORT", form: "0-65535", default: "3000",
     doc: "Port the proxy listens on (0 picks a free one).", parse: integer(0, 65535),
+  },
+  registry: {
+    key: "registry", env: "GATEWAY_REGISTRY", form: REGISTRY_KINDS.join(", "), default: "consul",
+    doc: "Where instances are discovered: Consul's catalog, or ZooKeeper nodes laid out as Registrator writes them.",
+    parse: (raw, env) => {
+      if (!(REGISTRY_KINDS as readonly string[]).includes(raw)) {
+        throw new ConfigError(env, `expected one of ${REGISTRY_KINDS.join(", ")}, got ${JSON.stringify(raw)}`);
+      }
+      return raw as RegistryKind;
+    },
   },
   consulAddresses: {
     key: "consulAddresses", env: "CONSUL_HTTP_ADDR", form: "host:port[,host:port...]", default: "127.0.0.1:8500",
@@ -117,6 +164,15 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   consulToken: {
     key: "consulToken", env: "CONSUL_HTTP_TOKEN", form: "an ACL token", default: undefined,
     doc: "ACL token sent to Consul.", parse: (raw) => raw,
+  },
+  zookeeperConnect: {
+    key: "zookeeperConnect", env: "ZOOKEEPER_CONNECT", form: "host:port[,host:port...]", default: "127.0.0.1:2181",
+    doc: "ZooKeeper servers (with `GATEWAY_REGISTRY=zookeeper`); the client moves to the next one when a connection fails.",
+    parse: (raw, env) => {
+      const servers = list(raw);
+      if (servers.length === 0) throw new ConfigError(env, "expected at least one host:port");
+      return servers.map((server) => zookeeperServer(server, env)).join(",");
+    },
   },
   services: {
     key: "services", env: "GATEWAY_SERVICES", form: "name[,name...]", default: "",
@@ -152,7 +208,80 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   },
   watcherRestartMaxMs: {
     key: "watcherRestartMaxMs", env: "GATEWAY_WATCHER_RESTART_MAX_MS", form: "100-600000", default: "10000",
-    doc: "Ceiling of the exponential backoff between watcher restarts and Consul retries.", parse: integer(100, 600_000),
+    doc: "Ceiling of the exponential backoff between watcher restarts and registry retries.", parse: integer(100, 600_000),
+  },
+  retryAttempts: {
+    key: "retryAttempts", env: "GATEWAY_RETRY_ATTEMPTS", form: "1-10", default: "3",
+    doc: "Attempts per request, on different instances, when a failure is safe to retry (1: no retries).", parse: integer(1, 10),
+  },
+  retryDeadlineMs: {
+    key: "retryDeadlineMs", env: "GATEWAY_RETRY_DEADLINE_MS", form: "0-3600000", default: "10000",
+    doc: "No retry starts later than this after the request arrived.", parse: integer(0, 3_600_000),
+  },
+  outlierConsecutiveFailures: {
+    key: "outlierConsecutiveFailures", env: "GATEWAY_OUTLIER_FAILURES", form: "0-1000", default: "3",
+    doc: "Failed connections in a row that take an instance out of rotation (0: passive health off).", parse: integer(0, 1000),
+  },
+  outlierEjectionMs: {
+    key: "outlierEjectionMs", env: "GATEWAY_OUTLIER_EJECTION_MS", form: "1-3600000", default: "10000",
+    doc: "How long the first ejection lasts; each further one in a row lasts that much longer.", parse: integer(1, 3_600_000),
+  },
+  outlierMaxEjectionMs: {
+    key: "outlierMaxEjectionMs", env: "GATEWAY_OUTLIER_MAX_EJECTION_MS", form: "1-3600000", default: "300000",
+    doc: "The longest an ejection lasts.", parse: integer(1, 3_600_000),
+  },
+  maxHeaderBytes: {
+    key: "maxHeaderBytes", env: "GATEWAY_MAX_HEADER_BYTES", form: "1024-1048576", default: "16384",
+    doc: "Largest request line plus headers (431 beyond).", parse: integer(1024, 1_048_576),
+  },
+  maxHeaderCount: {
+    key: "maxHeaderCount", env: "GATEWAY_MAX_HEADER_COUNT", form: "1-10000", default: "100",
+    doc: "Most request headers (431 beyond).", parse: integer(1, 10_000),
+  },
+  maxUrlLength: {
+    key: "maxUrlLength", env: "GATEWAY_MAX_URL_LENGTH", form: "16-1048576", default: "8192",
+    doc: "Longest request URL (414 beyond).", parse: integer(16, 1_048_576),
+  },
+  maxBodyBytes: {
+    key: "maxBodyBytes", env: "GATEWAY_MAX_BODY_BYTES", form: "0-1099511627776", default: "104857600",
+    doc: "Largest request body, declared or streamed (413 beyond; 0: no limit).", parse: integer(0, 1_099_511_627_776),
+  },
+  clientHeadersTimeoutMs: {
+    key: "clientHeadersTimeoutMs", env: "GATEWAY_CLIENT_HEADERS_TIMEOUT_MS", form: "100-600000", default: "10000",
+    doc: "Time a client has to send its request headers (slowloris guard; 408 after).", parse: integer(100, 600_000),
+  },
+  clientRequestTimeoutMs: {
+    key: "clientRequestTimeoutMs", env: "GATEWAY_CLIENT_REQUEST_TIMEOUT_MS", form: "0-86400000", default: "300000",
+    doc: "Time a client has to send its whole request, body included (0: no limit).", parse: integer(0, 86_400_000),
+  },
+  shutdownGraceMs: {
+    key: "shutdownGraceMs", env: "GATEWAY_SHUTDOWN_GRACE_MS", form: "0-600000", default: "10000",
+    doc: "On SIGTERM, how long requests in flight may take to finish before connections are cut.", parse: integer(0, 600_000),
+  },
+  preserveHost: {
+    key: "preserveHost", env: "GATEWAY_PRESERVE_HOST", form: "true, false", default: "false",
+    doc: "Send the client's Host header upstream instead of the instance's address.", parse: boolean,
+  },
+  consulConsistency: {
+    key: "consulConsistency", env: "GATEWAY_CONSUL_CONSISTENCY", form: CONSISTENCY_MODES.join(", "), default: "default",
+    doc: "Consul's read mode for the watches: `stale` lets any server answer (spares the leader), `consistent` asks the leader to confirm.",
+    parse: (raw, env) => {
+      if (!(CONSISTENCY_MODES as readonly string[]).includes(raw)) throw new ConfigError(env, `expected one of ${CONSISTENCY_MODES.join(", ")}, got ${JSON.stringify(raw)}`);
+      return raw as ConsistencyMode;
+    },
+  },
+  consulCached: {
+    key: "consulCached", env: "GATEWAY_CONSUL_CACHED", form: "true, false", default: "false",
+    doc: "Read through the agent's cache (Consul's `cached` parameter), sparing the servers.", parse: boolean,
+  },
+  snapshotFile: {
+    key: "snapshotFile", env: "GATEWAY_SNAPSHOT_FILE", form: "a file path", default: undefined,
+    doc: "Where the last known route table is kept, to route after a restart while Consul is down (unset: not kept).",
+    parse: (raw) => raw,
+  },
+  coalesceMs: {
+    key: "coalesceMs", env: "GATEWAY_COALESCE_MS", form: "0-10000", default: "20",
+    doc: "Route changes arriving within this window are applied in one table swap (0: each at once).", parse: integer(0, 10_000),
   },
   adminHost: {
     key: "adminHost", env: "GATEWAY_ADMIN_HOST", form: "an IP address or host name", default: "127.0.0.1",
@@ -196,12 +325,26 @@ function flagsToEnv(argv: readonly string[]): Record<string, string> {
 /** Builds the config from the environment, overridden by command-line flags. Throws ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): GatewayConfig {
   const merged: NodeJS.ProcessEnv = { ...env, ...flagsToEnv(argv) };
+  return parseSettings(merged, SETTING_LIST) as unknown as GatewayConfig;
+}
+
+function parseSettings(env: NodeJS.ProcessEnv, settings: readonly Setting<keyof GatewayConfig>[]): Readonly<Record<string, unknown>> {
   const config: Record<string, unknown> = {};
-  for (const setting of SETTING_LIST) {
-    const raw = merged[setting.env] ?? setting.default;
+  for (const setting of settings) {
+    const raw = env[setting.env] ?? setting.default;
     config[setting.key] = raw === undefined ? undefined : setting.parse(raw, setting.env);
   }
-  return Object.freeze(config) as unknown as GatewayConfig;
+  return Object.freeze(config);
+}
+
+/** The settings that say which registry to use and how to reach it. */
+export const REGISTRY_SETTING_KEYS = ["registry", "consulAddresses", "consulToken", "consulWaitMs", "consulConsistency", "consulCached", "zookeeperConnect", "watcherRestartMaxMs"] as const;
+export type RegistrySettings = Pick<GatewayConfig, (typeof REGISTRY_SETTING_KEYS)[number]>;
+
+/** Only the registry's settings, from the environment: the demo service registers itself with the gateway's variables. */
+export function loadRegistrySettings(env: NodeJS.ProcessEnv): RegistrySettings {
+  const keys: readonly string[] = REGISTRY_SETTING_KEYS;
+  return parseSettings(env, SETTING_LIST.filter((s) => keys.includes(s.key))) as unknown as RegistrySettings;
 }
 
 /** The README's configuration table, generated from the same list so the two cannot drift apart. */

@@ -5,6 +5,7 @@
  */
 import { ConfigError, loadConfig } from "./config.js";
 import { startGateway } from "./gateway/gateway.js";
+import { describeRegistry, registryConfig } from "./discovery/registries/create-registry.js";
 
 if (process.argv[2] === "routes") {
   const { runRoutesCommand } = await import("./admin/routes-cli.js");
@@ -30,7 +31,7 @@ try {
   console.error(`koa-consul-gateway: cannot start: ${(err as Error).message}`);
   process.exit(1);
 }
-console.log(`koa-consul-gateway listening on ${config.host}:${gateway.port}, Consul at ${config.consulAddresses.map((a) => `${a.host}:${a.port}`).join(", ")}, admin API and dashboard on http://${config.adminHost}:${gateway.adminPort}/`);
+console.log(`koa-consul-gateway listening on ${config.host}:${gateway.port}, ${describeRegistry(registryConfig(config))}, admin API and dashboard on http://${config.adminHost}:${gateway.adminPort}/`);
 
 let stopping = false;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {

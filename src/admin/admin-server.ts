@@ -22,6 +22,7 @@ import { errorMiddleware } from "../gateway/error-middleware.js";
 import { GatewayError } from "../gateway/errors.js";
 import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { RouteStore } from "../routing/route-store.js";
+import { REGISTRY_TITLES, type RegistryKind } from "../discovery/registries/registry-kind.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { RouteEvents } from "../observability/route-events.js";
 import { dashboardAssets, type DashboardAssets } from "./dashboard-assets.js";
@@ -40,6 +41,8 @@ export interface AdminDeps {
   watcher: { readonly running: boolean; readonly childPid: number | undefined; readonly restarts: number };
   /** GATEWAY_SERVICES, which readiness waits for. */
   services: readonly string[];
+  /** GATEWAY_REGISTRY: where the watcher discovers instances. */
+  registry: RegistryKind;
 }
 
 export interface AdminServer {
@@ -124,7 +127,7 @@ export function dashboardSnapshot(deps: AdminDeps): DashboardSnapshot {
   const { store, stats, events, watcher } = deps;
   return {
     readiness: currentReadiness(deps),
-    watcher: { running: watcher.running, pid: watcher.childPid ?? null, restarts: watcher.restarts, consulErrors: events.totalConsulErrors },
+    watcher: { running: watcher.running, pid: watcher.childPid ?? null, restarts: watcher.restarts, registry: REGISTRY_TITLES[deps.registry], registryErrors: events.totalRegistryErrors },
     routes: routesView(store.current, stats),
   };
 }

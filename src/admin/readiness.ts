@@ -11,7 +11,7 @@ export interface ReadinessInputs {
 
 /**
  * Ready = the watcher child is connected and the route table is loaded (the
- * catalog and every configured service answered once). A Consul outage later
+ * catalog and every configured service answered once). A registry outage later
  * does not make the gateway unready: it serves the last known routes (fail
  * static), and taking it out of a load balancer then would turn a discovery
  * outage into a full one.
@@ -19,9 +19,9 @@ export interface ReadinessInputs {
 export function readiness({ watcherRunning, table, services }: ReadinessInputs): ReadinessView {
   const reasons: string[] = [];
   if (!watcherRunning) reasons.push("the watcher child is not running (it is being restarted)");
-  if (table.catalog === undefined) reasons.push("no answer from Consul's catalog yet");
+  if (table.catalog === undefined) reasons.push("no answer from the registry's catalog yet");
   for (const service of services) {
-    if (table.get(service) === undefined) reasons.push(`no instance list for ${service} from Consul yet`);
+    if (table.get(service) === undefined) reasons.push(`no instance list for ${service} from the registry yet`);
   }
   return { ready: reasons.length === 0, reasons };
 }

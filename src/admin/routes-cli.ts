@@ -60,7 +60,7 @@ export function formatRoutesTable(services: readonly ServiceView[], catalog: Rou
   const instances = services.reduce((n, s) => n + s.instances.length, 0);
   const summary =
     `${services.length} service${services.length === 1 ? "" : "s"}, ${instances} healthy instance${instances === 1 ? "" : "s"}` +
-    (catalog === null ? "; Consul's catalog not loaded yet" : `; catalog index ${catalog.index} (${catalog.services} services in Consul)`);
+    (catalog === null ? "; the registry's catalog not loaded yet" : `; catalog index ${catalog.index} (${catalog.services} services in the registry)`);
   if (services.length === 0) return `no service in the route table yet\n${summary}\n`;
   return [line(COLUMNS), ...body.map(line), "", summary].join("\n") + "\n";
 }

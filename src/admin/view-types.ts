@@ -11,7 +11,7 @@ export interface InstanceView {
   port: number;
   tags: readonly string[];
   meta: Readonly<Record<string, string>>;
-  /** Only instances whose every Consul check passes are in the table (the watch asks for `passing`). */
+  /** Only instances the registry gives as healthy are in the table (Consul: every check passing; ZooKeeper: a registered node). */
   health: "passing";
   /** When this gateway first saw the instance. */
   firstSeenAt: string | null;
@@ -23,18 +23,31 @@ export interface InstanceView {
   serverErrors: number;
   /** (failures + serverErrors) / requests; null before the first request. */
   errorRate: number | null;
+  /** Passive health (GATEWAY_OUTLIER_*): the gateway's own view of the instance, beside the registry's. */
+  outlier: OutlierView;
+}
+
+export interface OutlierView {
+  /** Out of rotation now after failed connections (when every instance of a service is, all still get requests). */
+  ejected: boolean;
+  /** When the current ejection ends; null when the instance is in rotation. */
+  ejectedUntil: string | null;
+  /** Failed connections in a row since the last successful one. */
+  consecutiveFailures: number;
+  /** Ejections since the instance last connected successfully; each makes the next one longer. */
+  ejections: number;
 }
 
 export interface ServiceView {
   name: string;
-  /** The X-Consul-Index of the last update. */
+  /** The registry's index of the last update (Consul's X-Consul-Index, ZooKeeper's newest zxid). */
   index: string;
   updatedAt: string;
   instances: InstanceView[];
 }
 
 export interface RoutesView {
-  /** Consul's catalog as the watcher last saw it; null before its first answer. */
+  /** The registry's catalog as the watcher last saw it; null before its first answer. */
   catalog: { index: string; services: number } | null;
   services: ServiceView[];
 }
@@ -55,8 +68,10 @@ export interface WatcherView {
   running: boolean;
   pid: number | null;
   restarts: number;
-  /** Failed Consul requests reported by the watcher since the start. */
-  consulErrors: number;
+  /** The registry the watcher reads, as people write it (Consul, ZooKeeper). */
+  registry: string;
+  /** Failed registry requests reported by the watcher since the start. */
+  registryErrors: number;
 }
 
 /** What the dashboard receives as a `snapshot` event. */

@@ -9,7 +9,7 @@
  */
 import ConsulClient from "consul";
 import createDebug from "debug";
-import type { ConsulAddress } from "../config.js";
+import type { ConsistencyMode, ConsulAddress } from "../config.js";
 
 const debug = createDebug("gateway:consul");
 
@@ -42,6 +42,8 @@ interface NodeConsul {
   catalog: { service: { list: (opts: unknown) => Promise<unknown> } };
   watch(opts: { method: (opts: unknown) => Promise<unknown>; options: Record<string, unknown>; maxAttempts: number }): NodeConsulWatch;
   destroy(): void;
+  /** papi's request hooks: `onCreate` runs before the URL is built from `opts.query`. */
+  _ext(event: "onCreate", hook: (request: { opts: { name?: string; query?: Record<string, string> } }, next: () => void) => void): void;
 }
 
 function createClient(address: ConsulAddress, token: string | undefined): NodeConsul {
@@ -61,7 +63,7 @@ export interface ServiceRegistration {
   port: number;
   tags?: string[];
   meta?: Record<string, string>;
-  check: { http: string; interval: string; timeout: string; deregisterCriticalServiceAfter: string };
+  check?: { http: string; interval: string; timeout: string; deregisterCriticalServiceAfter: string };
 }
 
 /** Registers and deregisters services with the local Consul agent (the agent API). */
@@ -94,6 +96,19 @@ export interface ConsulWatcherOptions {
   token: string | undefined;
   waitMs: number;
   backoffMaxMs: number;
+  consistency: ConsistencyMode;
+  /** Adds Consul's `cached` parameter (agent cache with background refresh). */
+  cached: boolean;
+}
+
+/** node-consul knows `stale` and `consistent` but not `cached`: add it to the watch requests before their URL is built. */
+function addCachedParameter(client: NodeConsul): void {
+  client._ext("onCreate", (request, next) => {
+    if (request.opts.name === "health.service" || request.opts.name === "catalog.service.list") {
+      request.opts.query = { ...request.opts.query, cached: "" };
+    }
+    next();
+  });
 }
 
 type Endpoint = "health" | "catalog";
@@ -105,6 +120,7 @@ export class ConsulWatcher {
 
   constructor(private readonly options: ConsulWatcherOptions) {
     this.clients = options.addresses.map((a) => createClient(a, options.token));
+    if (options.cached) for (const client of this.clients) addCachedParameter(client);
   }
 
   /** The instances of `service` whose every check passes (Consul's `?passing`). */
@@ -114,6 +130,11 @@ export class ConsulWatcher {
     onError: (err: Error) => void,
   ): WatchHandle {
     return this.watch("health", { service, passing: true }, (data, index) => onChange(data as HealthEntry[], index), onError);
+  }
+
+  /** One read (not a watch) of the instances of `service` whose every check passes, from the address watches use now. */
+  async passing(service: string): Promise<HealthEntry[]> {
+    return (await this.clients[this.current]!.health.service({ service, passing: true })) as HealthEntry[];
   }
 
   watchCatalog(onChange: (services: CatalogServices, index: string) => void, onError: (err: Error) => void): WatchHandle {
@@ -151,15 +172,17 @@ export class ConsulWatcher {
       const at = this.current;
       const client = this.clients[at]!;
       const method = endpoint === "health" ? client.health.service : client.catalog.service.list;
+      const consistency = this.options.consistency === "default" ? {} : { [this.options.consistency]: true };
       const watch = client.watch({
         method,
-        options: { ...params, index, wait: `${Math.round(this.options.waitMs / 1000)}s` },
+        options: { ...params, ...consistency, index, wait: `${Math.round(this.options.waitMs / 1000)}s` },
         maxAttempts: 0,
       });
       active = watch;
       watch.on("change", (data, res) => {
         failures = 0;
         const next = res.headers["x-consul-index"] ?? "0";
+        debug("%s watch %o answered from %s: index=%s x-cache=%s known-leader=%s", endpoint, params, this.addressName(at), next, res.headers["x-cache"] ?? "-", res.headers["x-consul-knownleader"] ?? "-");
         // node-consul restarts from 0 when the index goes backwards (Consul's rule); we just follow.
         index = next;
         onChange(data, next);

@@ -21,6 +21,11 @@ export function isValidServiceName(name: string): boolean {
   return SERVICE_NAME.test(name);
 }
 
+/** The address becomes the host of an upstream URL: only a plain host name or IP may pass. */
+export function isValidInstanceAddress(address: string): boolean {
+  return /^[A-Za-z0-9.:_-]{1,253}$/.test(address);
+}
+
 export class InvalidMessageError extends Error {
   override name = "InvalidMessageError";
 }
@@ -47,8 +52,7 @@ function instance(value: unknown, where: string): Instance {
   if (!isRecord(value)) fail(`${where}: not an object`);
   const { id, address, port, tags, meta } = value;
   if (typeof id !== "string" || id.length === 0) fail(`${where}.id: must be a non-empty string`);
-  // The address becomes the host of an upstream URL: only a plain host name or IP may pass.
-  if (typeof address !== "string" || !/^[A-Za-z0-9.:_-]{1,253}$/.test(address)) fail(`${where}.address: not a host name or IP`);
+  if (typeof address !== "string" || !isValidInstanceAddress(address)) fail(`${where}.address: not a host name or IP`);
   if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) fail(`${where}.port: must be 1-65535`);
   if (!Array.isArray(tags) || !tags.every((t) => typeof t === "string")) fail(`${where}.tags: must be an array of strings`);
   if (!isRecord(meta) || !Object.values(meta).every((v) => typeof v === "string")) fail(`${where}.meta: must map strings to strings`);

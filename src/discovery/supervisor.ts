@@ -10,8 +10,8 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { dirname, extname, join } from "node:path";
 import createDebug from "debug";
-import type { ConsulWatcherOptions } from "./consul-adapter.js";
 import { parseWatcherMessage, type WatcherCommand, type WatcherMessage } from "./messages.js";
+import type { RegistryConfig } from "./registries/create-registry.js";
 import { WATCHER_CONFIG_ENV } from "./watcher-child-config.js";
 
 const debug = createDebug("gateway:supervisor");
@@ -21,7 +21,7 @@ const STABLE_AFTER_MS = 10_000;
 const STOP_GRACE_MS = 3_000;
 
 export interface SupervisorOptions {
-  consul: ConsulWatcherOptions;
+  registry: RegistryConfig;
   restartMaxMs: number;
   onMessage: (message: WatcherMessage) => void;
 }
@@ -88,7 +88,7 @@ export class WatcherSupervisor {
     const startedAt = Date.now();
     const child = fork(path, [], {
       execArgv,
-      env: { ...process.env, [WATCHER_CONFIG_ENV]: JSON.stringify(this.options.consul) },
+      env: { ...process.env, [WATCHER_CONFIG_ENV]: JSON.stringify(this.options.registry) },
     });
     this.child = child;
     debug("watcher child %d started", child.pid);

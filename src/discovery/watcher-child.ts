@@ -1,13 +1,13 @@
 /**
  * The watcher child's entry point, forked by the gateway (supervisor.ts).
- * It owns every Consul connection: a watch on the catalog's service list and
- * one blocking-query watch per subscribed service. It sends a service's whole
- * passing-instance list each time that list changes, never twice the same.
+ * It owns every registry connection (Consul or ZooKeeper, behind the registry
+ * interface): a watch on the catalog's service names and one watch per
+ * subscribed service. It sends a service's whole instance list each time that
+ * list changes, never twice the same, whatever the registry.
  */
 import createDebug from "debug";
-import { ConsulWatcher, type WatchHandle } from "./consul-adapter.js";
-import { toInstances } from "./health-entries.js";
 import { parseWatcherCommand, type WatcherMessage } from "./messages.js";
+import { createRegistry } from "./registries/create-registry.js";
 import { instancesFingerprint, describeInstances } from "../routing/instance.js";
 import { readWatcherChildConfig } from "./watcher-child-config.js";
 
@@ -17,52 +17,47 @@ const send = (message: WatcherMessage): void => {
   if (process.connected) process.send!(message);
 };
 
-const consul = new ConsulWatcher(readWatcherChildConfig(process.env));
-const watches = new Map<string, WatchHandle>();
+const registry = createRegistry(readWatcherChildConfig(process.env));
 const lastSent = new Map<string, string>();
 
 function subscribe(service: string): void {
-  if (watches.has(service)) return;
+  if (lastSent.has(service)) return;
   debug("subscribe %s", service);
-  watches.set(
-    service,
-    consul.watchPassing(
-      service,
-      (entries, index) => {
-        const instances = toInstances(entries);
-        const fingerprint = instancesFingerprint(instances);
-        if (lastSent.get(service) === fingerprint) {
-          debug("%s index=%s unchanged (%d instances), not sent", service, index, instances.length);
-          return;
-        }
-        lastSent.set(service, fingerprint);
-        debug("change %s index=%s instances=[%s]", service, index, describeInstances(instances));
-        send({ type: "service", service, index, instances });
-      },
-      (err) => send({ type: "watch-error", service, message: err.message }),
-    ),
-  );
+  // "" matches no fingerprint: the first list is always sent, an empty one included.
+  lastSent.set(service, "");
+  registry.subscribe(service, {
+    change: (instances, index) => {
+      const fingerprint = instancesFingerprint(instances);
+      if (lastSent.get(service) === fingerprint) {
+        debug("%s index=%s unchanged (%d instances), not sent", service, index, instances.length);
+        return;
+      }
+      lastSent.set(service, fingerprint);
+      debug("change %s index=%s instances=[%s]", service, index, describeInstances(instances));
+      send({ type: "service", service, index, instances });
+    },
+    error: (err) => send({ type: "watch-error", service, message: err.message }),
+  });
 }
 
 function unsubscribe(service: string): void {
-  watches.get(service)?.end();
-  watches.delete(service);
+  registry.unsubscribe(service);
   lastSent.delete(service);
   debug("unsubscribe %s", service);
 }
 
-let lastCatalog = "";
-const catalogWatch = consul.watchCatalog(
-  (services, index) => {
-    const names = Object.keys(services).sort();
+let lastCatalog: string | undefined;
+registry.subscribeCatalog({
+  change: (services, index) => {
+    const names = [...services].sort();
     const fingerprint = names.join(",");
     if (fingerprint === lastCatalog) return;
     lastCatalog = fingerprint;
     debug("catalog index=%s services=[%s]", index, fingerprint);
     send({ type: "catalog", index, services: names });
   },
-  (err) => send({ type: "watch-error", service: null, message: err.message }),
-);
+  error: (err) => send({ type: "watch-error", service: null, message: err.message }),
+});
 
 process.on("message", (raw) => {
   try {
@@ -75,11 +70,11 @@ process.on("message", (raw) => {
 });
 
 // The gateway is gone (or stopped us): end the watches and leave, never orphaned.
+let stopping = false;
 function shutdown(): void {
-  catalogWatch.end();
-  for (const watch of watches.values()) watch.end();
-  consul.close();
-  process.exit(0);
+  if (stopping) return;
+  stopping = true;
+  registry.close().finally(() => process.exit(0));
 }
 process.on("disconnect", shutdown);
 process.on("SIGTERM", shutdown);

@@ -1,21 +1,28 @@
 /**
  * One gateway process: the route store fed by the supervised watcher child,
- * and the Koa app on an HTTP server. `startGateway` returns once listening.
+ * and the Koa app on an HTTP server. `startGateway` returns once listening;
+ * `close` drains it: no new connections, requests in flight finish (within
+ * the grace period), then the watcher child is stopped. Beside the proxy, the
+ * admin server (API, dashboard, /metrics) listens on a port of its own.
  */
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import createDebug from "debug";
 import type { GatewayConfig } from "../config.js";
+import { registryConfig } from "../discovery/registries/create-registry.js";
 import { WatcherSupervisor } from "../discovery/supervisor.js";
 import { Forwarder } from "../proxy/forwarder.js";
 import { createBalancer } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
+import { OutlierDetector } from "../routing/outlier-detector.js";
 import { RouteStore } from "../routing/route-store.js";
 import { createObservability } from "../observability/observability.js";
 import { RouteEvents } from "../observability/route-events.js";
 import { createGatewayApp } from "./app.js";
-import { applyWatcherMessage } from "./route-updates.js";
+import { answerClientError } from "./client-errors.js";
+import { loadSnapshot, SnapshotWriter } from "./route-snapshot.js";
+import { RouteUpdater } from "./route-updates.js";
 import { ServiceResolver } from "./service-resolver.js";
 
 const debug = createDebug("gateway:server");
@@ -34,42 +41,102 @@ export interface Gateway {
 export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const store = new RouteStore();
   const stats = new InstanceStatsRegistry();
-  const events = new RouteEvents();
+  const snapshot = config.snapshotFile === undefined ? undefined : new SnapshotWriter(config.snapshotFile);
+  const events = new RouteEvents({ registry: config.registry });
+  const updater = new RouteUpdater(store, stats, config.coalesceMs, (table) => {
+    snapshot?.schedule(table);
+    events.tableSwapped(table);
+  });
+  if (config.snapshotFile !== undefined) {
+    // Routes from the last run serve until Consul answers (fail static across restarts).
+    const saved = await loadSnapshot(config.snapshotFile, (message) => console.warn(`koa-consul-gateway: ${message}`));
+    for (const message of saved) updater.apply(message);
+    updater.flush();
+  }
   const supervisor = new WatcherSupervisor({
-    consul: {
-      addresses: config.consulAddresses,
-      token: config.consulToken,
-      waitMs: config.consulWaitMs,
-      backoffMaxMs: config.watcherRestartMaxMs,
-    },
+    registry: registryConfig(config),
     restartMaxMs: config.watcherRestartMaxMs,
     onMessage: (message) => {
-      applyWatcherMessage(store, stats, message);
       if (message.type === "watch-error") events.watchError(message);
-      else events.tableSwapped(store.current);
+      updater.apply(message);
     },
   });
   supervisor.start();
-  for (const service of config.services) supervisor.subscribe(service);
+  // The snapshot's services too: the watcher replaces their saved lists once Consul answers.
+  for (const service of new Set([...config.services, ...store.current.serviceNames()])) supervisor.subscribe(service);
 
   const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
   const resolver = new ServiceResolver(store, (service) => supervisor.subscribe(service), config.discoveryTimeoutMs);
+  const outliers = new OutlierDetector(stats, {
+    consecutiveFailures: config.outlierConsecutiveFailures,
+    baseEjectionMs: config.outlierEjectionMs,
+    maxEjectionMs: config.outlierMaxEjectionMs,
+  });
   const observability = createObservability(config, { store, stats, supervisor, events });
-  const app = createGatewayApp({ resolver, balancer: createBalancer(config.balancer), forwarder, stats, observe: observability.middleware });
+  let draining = false;
+  const app = createGatewayApp({
+    resolver,
+    balancer: createBalancer(config.balancer),
+    forwarder,
+    stats,
+    outliers,
+    retry: { maxAttempts: config.retryAttempts, deadlineMs: config.retryDeadlineMs },
+    maxBodyBytes: config.maxBodyBytes,
+    preserveHost: config.preserveHost,
+    limits: { maxUrlLength: config.maxUrlLength, maxHeaderCount: config.maxHeaderCount, maxBodyBytes: config.maxBodyBytes },
+    draining: () => draining,
+    observe: observability.middleware,
+  });
 
-  const server = createServer(app.callback());
+  const server = createServer(
+    {
+      maxHeaderSize: config.maxHeaderBytes,
+      headersTimeout: config.clientHeadersTimeoutMs,
+      requestTimeout: config.clientRequestTimeoutMs,
+      // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.clientHeadersTimeoutMs / 4))),
+    },
+    app.callback(),
+  );
+  // One more than the limit, so that request-limits.ts can see the limit was passed and say so.
+  server.maxHeadersCount = config.maxHeaderCount + 1;
+  server.on("clientError", answerClientError);
   server.listen(config.port, config.host);
   let adminPort: number;
   try {
     await once(server, "listening");
     adminPort = await observability.listen();
   } catch (err) {
+    // Either port may be the one in use: whatever did start is stopped again.
     if (server.listening) await new Promise((resolve) => server.close(resolve));
     await Promise.all([supervisor.stop(), observability.close()]);
+    updater.stop();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
   debug("listening on %s:%d", config.host, port);
+
+  let closing: Promise<void> | undefined;
+  async function drainAndClose(): Promise<void> {
+    draining = true;
+    debug("draining: no new connections, up to %d ms for requests in flight", config.shutdownGraceMs);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, config.shutdownGraceMs);
+    });
+    await Promise.race([closed, graceOver]);
+    clearTimeout(timer);
+    // Whatever is still open after the grace period is cut.
+    server.closeAllConnections();
+    await Promise.all([closed, supervisor.stop()]);
+    updater.stop();
+    // After the proxy server: the last requests still get their access log lines.
+    await snapshot?.flush();
+    await Promise.all([forwarder.close(), observability.close()]);
+    debug("closed");
+  }
 
   return {
     port,
@@ -78,12 +145,9 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     stats,
     supervisor,
     server,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await Promise.all([closed, supervisor.stop()]);
-      // After the proxy server: the last requests still get their access log lines.
-      await Promise.all([forwarder.close(), observability.close()]);
+    close() {
+      closing ??= drainAndClose();
+      return closing;
     },
   };
 }

@@ -5,9 +5,9 @@ import { GatewayError } from "./errors.js";
 
 /**
  * Answers "which instances may serve this service now?" from the route table
- * alone; it never calls Consul. A service the table has no entry for yet is
+ * alone; it never calls the registry. A service the table has no entry for yet is
  * subscribed to, and the request waits a bounded time for the first answer.
- * Names Consul's catalog does not know are refused without a subscription,
+ * Names the registry's catalog does not know are refused without a subscription,
  * so random names cannot make the watcher open unbounded watches.
  */
 export class ServiceResolver {
@@ -23,16 +23,16 @@ export class ServiceResolver {
     if (known !== undefined && known.instances.length > 0) return known.instances;
 
     if (table.catalog === undefined) {
-      table = await this.waitOrFail(service, (t) => t.catalog !== undefined, "Consul's service catalog");
+      table = await this.waitOrFail(service, (t) => t.catalog !== undefined, "the registry's service catalog");
     }
     if (!table.catalog!.services.has(service) && !(table.get(service)?.instances.length ?? 0)) {
-      throw new GatewayError("UNKNOWN_SERVICE", "Consul knows no service of this name", service);
+      throw new GatewayError("UNKNOWN_SERVICE", "the registry knows no service of this name", service);
     }
     if (table.get(service) === undefined) {
       this.subscribe(service);
       table = await this.waitOrFail(service, (t) => t.get(service) !== undefined || !t.catalog!.services.has(service), "the service's instances");
       if (table.get(service) === undefined) {
-        throw new GatewayError("UNKNOWN_SERVICE", "Consul knows no service of this name", service);
+        throw new GatewayError("UNKNOWN_SERVICE", "the registry knows no service of this name", service);
       }
     }
     const instances = table.get(service)!.instances;

@@ -4,7 +4,7 @@
  * Names follow Prometheus conventions: the `gateway_` prefix, base units
  * (seconds), `_total` on counters. Label values are bounded: `service` is
  * only a service in the route table (subscriptions are only opened for names
- * Consul's catalog knows; anything else is ""), `instance` only an instance
+ * the registry's catalog knows; anything else is ""), `instance` only an instance
  * that is in the table at scrape time (the series of instances that left are
  * dropped), `status_class` one of 1xx-5xx, `code` one of the gateway's error
  * codes. No raw path is ever a label.
@@ -99,7 +99,7 @@ export class GatewayMetrics {
     const { store, events, watcherRestarts } = sources;
     new Counter({
       name: "gateway_route_updates_total",
-      help: "Route table updates (a new instance list from Consul) per service.",
+      help: "Route table updates (a new instance list from the registry) per service.",
       labelNames: ["service"] as const,
       registers,
       collect() {
@@ -139,13 +139,13 @@ export class GatewayMetrics {
       },
     });
     new Counter({
-      name: "gateway_consul_request_errors_total",
-      help: "Failed Consul requests reported by the watcher, by kind of watch (catalog, health).",
-      labelNames: ["watch"] as const,
+      name: "gateway_registry_request_errors_total",
+      help: "Failed registry requests reported by the watcher, by registry (consul, zookeeper) and kind of watch (catalog, service).",
+      labelNames: ["registry", "watch"] as const,
       registers,
       collect() {
         this.reset();
-        for (const [watch, count] of Object.entries(events.consulErrors)) this.inc({ watch }, count);
+        for (const [watch, count] of Object.entries(events.registryErrors)) this.inc({ registry: events.registry, watch }, count);
       },
     });
   }

@@ -47,6 +47,7 @@ export function createObservability(config: GatewayConfig, { store, stats, super
         metrics,
         watcher: supervisor,
         services: config.services,
+        registry: config.registry,
       });
       return admin.port;
     },

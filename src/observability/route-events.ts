@@ -3,20 +3,30 @@
  * is compared with the one before, and every service entry or catalog that is
  * not the same object (the table shares unchanged entries) becomes a change
  * notification (what joined, left or changed), kept in a short history,
- * passed to live subscribers and counted for the metrics. Failed Consul
- * requests reported by the watcher are notifications too. Working from whole
+ * passed to live subscribers and counted for the metrics. Failed registry
+ * requests (Consul or ZooKeeper) reported by the watcher are notifications too. Working from whole
  * tables rather than single watcher messages, it is indifferent to how the
  * messages were applied (one by one, or several coalesced into one swap).
  * It reads tables; it never changes them.
  */
 import type { WatcherMessage } from "../discovery/messages.js";
+import { REGISTRY_TITLES, type RegistryKind } from "../discovery/registries/registry-kind.js";
 import { instancesFingerprint, type Instance } from "../routing/instance.js";
 import { RouteTable, type ServiceRoutes } from "../routing/route-table.js";
 import type { RouteChange } from "../admin/view-types.js";
 
 export type { RouteChange } from "../admin/view-types.js";
 
-export type ConsulWatchKind = "catalog" | "health";
+/** The watcher's two kinds of watch: the catalog (which services exist) and a service's instance list. */
+export type RegistryWatchKind = "catalog" | "service";
+
+export interface RouteEventsOptions {
+  /** How many notifications a newly opened dashboard is shown. */
+  keep?: number;
+  now?: () => number;
+  /** The registry the watcher reads, named in error notifications. */
+  registry?: RegistryKind;
+}
 
 export class RouteEvents {
   private readonly listeners = new Set<(change: RouteChange) => void>();
@@ -25,14 +35,17 @@ export class RouteEvents {
   private table: RouteTable = RouteTable.EMPTY;
   /** Route table updates per service, since the start. */
   readonly updates = new Map<string, number>();
-  /** Failed Consul requests per kind of watch, since the start. */
-  readonly consulErrors: Record<ConsulWatchKind, number> = { catalog: 0, health: 0 };
+  /** Failed registry requests per kind of watch, since the start. */
+  readonly registryErrors: Record<RegistryWatchKind, number> = { catalog: 0, service: 0 };
+  readonly registry: RegistryKind;
+  private readonly keep: number;
+  private readonly now: () => number;
 
-  constructor(
-    /** How many notifications a newly opened dashboard is shown. */
-    private readonly keep = 50,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor({ keep = 50, now = Date.now, registry = "consul" }: RouteEventsOptions = {}) {
+    this.keep = keep;
+    this.now = now;
+    this.registry = registry;
+  }
 
   /** Called with each table after it was swapped in. */
   tableSwapped(next: RouteTable): void {
@@ -48,10 +61,10 @@ export class RouteEvents {
     }
   }
 
-  /** Called with each failed Consul request the watcher reports; the table is left as it is. */
+  /** Called with each failed registry request the watcher reports; the table is left as it is. */
   watchError(message: Extract<WatcherMessage, { type: "watch-error" }>): void {
-    this.consulErrors[message.service === null ? "catalog" : "health"] += 1;
-    const summary = `Consul request failed (${message.service ?? "catalog"}): ${message.message}; last known routes kept`;
+    this.registryErrors[message.service === null ? "catalog" : "service"] += 1;
+    const summary = `${REGISTRY_TITLES[this.registry]} request failed (${message.service ?? "catalog"}): ${message.message}; last known routes kept`;
     this.emit({ type: "watch-error", at: new Date(this.now()).toISOString(), summary, service: message.service, message: message.message });
   }
 
@@ -66,8 +79,8 @@ export class RouteEvents {
     return this.history;
   }
 
-  get totalConsulErrors(): number {
-    return this.consulErrors.catalog + this.consulErrors.health;
+  get totalRegistryErrors(): number {
+    return this.registryErrors.catalog + this.registryErrors.service;
   }
 
   private emit(change: RouteChange): void {

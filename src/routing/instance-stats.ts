@@ -14,6 +14,15 @@ export interface InstanceStats {
   failures: number;
   /** Responses with status 500-599 that the instance itself sent (the dashboard's error rate counts both). */
   serverErrors: number;
+  /** Passive health (outlier-detector.ts). */
+  outlier: {
+    /** Connection failures in a row, reset by any successful connection. */
+    consecutiveFailures: number;
+    /** Out of rotation until this time (ms since epoch); 0 when never ejected. */
+    ejectedUntil: number;
+    /** Ejections since the instance last proved healthy; lengthens the next one. */
+    ejections: number;
+  };
 }
 
 export class InstanceStatsRegistry {
@@ -25,7 +34,7 @@ export class InstanceStatsRegistry {
   get(id: string): InstanceStats {
     let stats = this.byId.get(id);
     if (stats === undefined) {
-      stats = { id, firstSeenAt: this.now(), inFlight: 0, requests: 0, failures: 0, serverErrors: 0 };
+      stats = { id, firstSeenAt: this.now(), inFlight: 0, requests: 0, failures: 0, serverErrors: 0, outlier: { consecutiveFailures: 0, ejectedUntil: 0, ejections: 0 } };
       this.byId.set(id, stats);
     }
     return stats;

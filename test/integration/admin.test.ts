@@ -41,9 +41,21 @@ describe("the admin API, metrics, request ids and the access log", () => {
     }
     // An instance that passes in Consul (no check of its own) but refuses connections.
     await consul.register({ ID: "dead-1", Name: "dead", Address: "127.0.0.1", Port: await freePort() });
+    // A service with one such instance beside a live one, and one with two dead ones: retries and ejections.
+    await consul.register({ ID: "mixed-dead", Name: "mixed", Address: "127.0.0.1", Port: await freePort() });
+    await consul.register({ ID: "mixed-live", Name: "mixed", Address: "127.0.0.1", Port: backends[0]!.port });
+    for (const id of ["both-dead-1", "both-dead-2"]) await consul.register({ ID: id, Name: "both-dead", Address: "127.0.0.1", Port: await freePort() });
     logDir = mkdtempSync(join(tmpdir(), "kcg-access-"));
     logFile = join(logDir, "logs", "access.log");
-    gateway = await startTestGateway(consul.address, { GATEWAY_SERVICES: "service-web", GATEWAY_BALANCER: "round-robin", GATEWAY_ACCESS_LOG: logFile });
+    gateway = await startTestGateway(consul.address, {
+      GATEWAY_SERVICES: "service-web",
+      GATEWAY_BALANCER: "round-robin",
+      GATEWAY_ACCESS_LOG: logFile,
+      // One failed connection ejects, for longer than any test runs.
+      GATEWAY_OUTLIER_FAILURES: "1",
+      GATEWAY_OUTLIER_EJECTION_MS: "3600000",
+      GATEWAY_OUTLIER_MAX_EJECTION_MS: "3600000",
+    });
     await eventually(() => gateway.store.current.get("service-web")?.instances.length === 2, 10_000, "two instances");
   });
 
@@ -63,14 +75,14 @@ describe("the admin API, metrics, request ids and the access log", () => {
     assert.deepEqual(ready.body, { ready: true, reasons: [] });
   });
 
-  test("GET /ready answers 503 with the reason while Consul has never answered", async () => {
+  test("GET /ready answers 503 with the reason while the registry has never answered", async () => {
     const nowhere = await startTestGateway(`127.0.0.1:${await freePort()}`, { GATEWAY_SERVICES: "service-web" });
     try {
       const res = await superagent.get(`${nowhere.adminUrl}/ready`).ok(() => true);
       assert.equal(res.status, 503);
       assert.equal(res.body.ready, false);
-      assert.ok(res.body.reasons.includes("no answer from Consul's catalog yet"), JSON.stringify(res.body));
-      assert.ok(res.body.reasons.includes("no instance list for service-web from Consul yet"), JSON.stringify(res.body));
+      assert.ok(res.body.reasons.includes("no answer from the registry's catalog yet"), JSON.stringify(res.body));
+      assert.ok(res.body.reasons.includes("no instance list for service-web from the registry yet"), JSON.stringify(res.body));
       // Alive all the same: /health does not depend on Consul.
       assert.equal((await superagent.get(`${nowhere.adminUrl}/health`)).status, 200);
     } finally {
@@ -97,6 +109,7 @@ describe("the admin API, metrics, request ids and the access log", () => {
     assert.deepEqual(first.tags, ["v1", "zone-web-1"]);
     assert.equal(first.health, "passing");
     assert.equal(first.inFlight, 0);
+    assert.deepEqual(first.outlier, { ejected: false, ejectedUntil: null, consecutiveFailures: 0, ejections: 0 });
     assert.equal(web.instances.reduce((n, i) => n + i.requests, 0), 5);
     const erring = web.instances.find((i) => i.serverErrors === 1)!;
     assert.ok(erring, JSON.stringify(web.instances));
@@ -142,7 +155,7 @@ describe("the admin API, metrics, request ids and the access log", () => {
     const changedAt = sample(text, 'gateway_route_last_update_timestamp_seconds{service="service-web"}')!;
     assert.ok(Math.abs(changedAt - gateway.store.current.get("service-web")!.updatedAt / 1000) < 0.001);
     assert.equal(sample(text, "gateway_watcher_restarts_total"), 0);
-    assert.equal(sample(text, 'gateway_consul_request_errors_total{watch="health"}'), 0);
+    assert.equal(sample(text, 'gateway_registry_request_errors_total{registry="consul",watch="service"}'), 0);
     assert.equal(sample(text, "gateway_in_flight_requests"), 0);
   });
 
@@ -203,6 +216,42 @@ describe("the admin API, metrics, request ids and the access log", () => {
     assert.equal(dead.error, "UPSTREAM_UNREACHABLE");
     assert.equal(dead.instance, "dead-1");
     assert.ok((dead.bytes as number) > 0);
+  });
+
+  test("a retry on another instance and the ejections behind it reach the metrics, the access log and /routes", async () => {
+    // Round-robin in id order: mixed-dead first; refused, it is ejected and the request goes on to mixed-live.
+    const retried = await superagent.get(`${gateway.url}/mixed/getRemoteIp`).set("X-Request-Id", "log-retried");
+    assert.equal(retried.status, 200);
+    // Both instances refuse: two attempts, two ejections, and the request fails all the same.
+    const failed = await superagent.get(`${gateway.url}/both-dead/x`).set("X-Request-Id", "log-retried-failed").ok(() => true);
+    assert.equal(failed.status, 502);
+
+    const text = (await superagent.get(`${gateway.adminUrl}/metrics`).buffer(true)).text;
+    assert.equal(sample(text, 'gateway_retries_total{service="mixed"}'), 1);
+    assert.equal(sample(text, 'gateway_outlier_ejections_total{service="mixed"}'), 1);
+    assert.equal(sample(text, 'gateway_requests_total{service="mixed",instance="mixed-live",status_class="2xx"}'), 1);
+    assert.equal(sample(text, 'gateway_retries_total{service="both-dead"}'), 1, "a request that failed after a retry counts it");
+    assert.equal(sample(text, 'gateway_outlier_ejections_total{service="both-dead"}'), 2);
+    assert.equal(sample(text, 'gateway_upstream_errors_total{service="both-dead",code="UPSTREAM_UNREACHABLE"}'), 1);
+
+    const lines = await eventually(() => {
+      const entries = readFileSync(logFile, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      return entries.some((e) => e.requestId === "log-retried-failed") ? entries : undefined;
+    }, 5_000, "the access log lines");
+    const ok = lines.find((e) => e.requestId === "log-retried")!;
+    assert.deepEqual([ok.status, ok.instance, ok.retries], [200, "mixed-live", 1]);
+    const bad = lines.find((e) => e.requestId === "log-retried-failed")!;
+    assert.deepEqual([bad.status, bad.error, bad.retries], [502, "UPSTREAM_UNREACHABLE", 1]);
+
+    const mixed = (await superagent.get(`${gateway.adminUrl}/routes/mixed`)).body as ServiceView;
+    const [dead, live] = mixed.instances;
+    assert.equal(dead!.id, "mixed-dead");
+    assert.equal(dead!.outlier.ejected, true);
+    assert.equal(dead!.outlier.ejections, 1);
+    assert.ok(Date.parse(dead!.outlier.ejectedUntil!) > Date.now());
+    assert.equal(dead!.failures, 1);
+    assert.deepEqual(live!.outlier, { ejected: false, ejectedUntil: null, consecutiveFailures: 0, ejections: 0 });
+    assert.equal(live!.requests, 1);
   });
 
   test("GET /events streams a snapshot, then each change notification as Consul reports it", async () => {

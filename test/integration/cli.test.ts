@@ -93,7 +93,7 @@ describe("the gateway process's access log and the routes CLI", () => {
     // Columns line up: every row's INSTANCE starts where the header's does.
     const column = lines[0]!.indexOf("INSTANCE");
     for (const row of rows) assert.equal(row.indexOf("web-"), column);
-    assert.match(lines.at(-1)!, /^1 service, 2 healthy instances; catalog index \d+ \(\d+ services in Consul\)$/);
+    assert.match(lines.at(-1)!, /^1 service, 2 healthy instances; catalog index \d+ \(\d+ services in the registry\)$/);
   });
 
   test("`routes <service>` shows one service; the admin address comes from GATEWAY_ADMIN_PORT when not given", async () => {

@@ -13,6 +13,7 @@ import { ConsulAgent } from "../support/consul.js";
 import { httpCheckedRegistration as registration, startBackend, type Backend } from "../support/backends.js";
 import { chromiumMissing, launchChromium, type TestBrowser } from "../support/browser.js";
 import { countHits, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { freePort } from "../support/ports.js";
 import { eventually } from "../support/wait.js";
 
 const ARTIFACTS = resolve(import.meta.dirname, "../../test-artifacts");
@@ -32,7 +33,14 @@ describe("the dashboard page in headless chromium", { skip: chromiumMissing() },
       backends.push(backend);
       await consul.register({ ...registration(backend), Tags: ["v1"] });
     }
-    gateway = await startTestGateway(consul.address, { GATEWAY_SERVICES: "service-web", GATEWAY_BALANCER: "round-robin" });
+    gateway = await startTestGateway(consul.address, {
+      GATEWAY_SERVICES: "service-web",
+      GATEWAY_BALANCER: "round-robin",
+      // One refused connection ejects an instance, for longer than the test runs.
+      GATEWAY_OUTLIER_FAILURES: "1",
+      GATEWAY_OUTLIER_EJECTION_MS: "3600000",
+      GATEWAY_OUTLIER_MAX_EJECTION_MS: "3600000",
+    });
     await eventually(() => gateway.store.current.get("service-web")?.instances.length === 2, 10_000, "two instances");
     browser = await launchChromium();
     page = await browser.context.newPage();
@@ -84,5 +92,18 @@ describe("the dashboard page in headless chromium", { skip: chromiumMissing() },
     assert.equal(await page.locator("tr[data-instance]").count(), 2);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-after-deregister.png"), fullPage: true });
     assert.deepEqual(pageErrors, [], "no script error or blocked resource on the page");
+  });
+
+  test("an instance that passive health ejected is marked ejected", async () => {
+    // Registered without a check of its own, so it stays in Consul's list while it refuses connections.
+    await consul.register({ ID: "flaky-1", Name: "flaky", Address: "127.0.0.1", Port: await freePort() });
+    // A name the catalog does not know yet would get 404 UNKNOWN_SERVICE.
+    await eventually(() => gateway.store.current.catalog?.services.has("flaky") === true, 10_000, "flaky in the catalog");
+    assert.equal((await superagent.get(`${gateway.url}/flaky/x`).ok(() => true)).status, 502);
+    await page.locator('tr[data-instance="flaky-1"] .ejected-badge').waitFor({ timeout: 10_000 });
+    assert.match((await page.locator('tr[data-instance="flaky-1"]').getAttribute("class")) ?? "", /\bejected\b/);
+    assert.equal(await page.locator('tr[data-instance="service-web-1"] .ejected-badge').count(), 0);
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-ejected.png"), fullPage: true });
+    assert.deepEqual(pageErrors, []);
   });
 });

@@ -32,14 +32,14 @@ describe("the gateway and service-web as processes", () => {
   });
 
   test("a bad setting stops the start with exit code 2 and a message naming it", async () => {
-    const gateway = startTs(GATEWAY, [], { env: { ...process.env, GATEWAY_BALANCER: "fastest" } });
+    const gateway = startTs(GATEWAY, [], { env: { ...process.env, GATEWAY_ADMIN_PORT: "0", GATEWAY_BALANCER: "fastest" } });
     started.push(gateway);
     assert.equal(await gateway.exited, 2);
     assert.match(gateway.output(), /invalid configuration: GATEWAY_BALANCER: expected one of random, round-robin, got "fastest"/);
   });
 
   test("an unknown flag is refused the same way", async () => {
-    const gateway = startTs(GATEWAY, ["--prot", "1"], { env: { ...process.env } });
+    const gateway = startTs(GATEWAY, ["--prot", "1"], { env: { ...process.env, GATEWAY_ADMIN_PORT: "0" } });
     started.push(gateway);
     assert.equal(await gateway.exited, 2);
     assert.match(gateway.output(), /invalid configuration: --prot: unknown option; accepted: .*--balancer/);

@@ -11,9 +11,13 @@ export interface TestGateway extends Gateway {
   adminUrl: string;
 }
 
-export async function startTestGateway(consulAddress: string, env: Record<string, string> = {}): Promise<TestGateway> {
+/**
+ * `registry` is a Consul address (host:port), or the settings that point the
+ * gateway at a registry (a RegistryHarness's `env`).
+ */
+export async function startTestGateway(registry: string | Record<string, string>, env: Record<string, string> = {}): Promise<TestGateway> {
   const config = loadConfig({
-    CONSUL_HTTP_ADDR: consulAddress,
+    ...(typeof registry === "string" ? { CONSUL_HTTP_ADDR: registry } : registry),
     GATEWAY_HOST: "127.0.0.1",
     GATEWAY_PORT: "0",
     GATEWAY_ADMIN_PORT: "0",

@@ -16,9 +16,9 @@ test("ready once the watcher runs, the catalog answered and every configured ser
     ready: false,
     reasons: [
       "the watcher child is not running (it is being restarted)",
-      "no answer from Consul's catalog yet",
-      "no instance list for web from Consul yet",
-      "no instance list for api from Consul yet",
+      "no answer from the registry's catalog yet",
+      "no instance list for web from the registry yet",
+      "no instance list for api from the registry yet",
     ],
   });
 });
@@ -39,13 +39,27 @@ test("an instance's view joins the table's facts and its live counters; the erro
     failures: 1,
     serverErrors: 1,
     errorRate: 0.25,
+    outlier: { ejected: false, ejectedUntil: null, consecutiveFailures: 0, ejections: 0 },
   });
   const idle = instanceView(web("web-9"), undefined);
   assert.equal(idle.errorRate, null);
   assert.equal(idle.firstSeenAt, null);
+  assert.deepEqual(idle.outlier, { ejected: false, ejectedUntil: null, consecutiveFailures: 0, ejections: 0 });
 });
 
-test("GET /routes lists services by name and instances by id, whatever order Consul answered in", () => {
+test("an instance's view shows its passive health: ejected until when, failures in a row, ejections", () => {
+  const now = Date.UTC(2025, 0, 1, 12, 0, 0);
+  const stats = new InstanceStatsRegistry(() => now);
+  stats.get("web-1").outlier = { consecutiveFailures: 0, ejectedUntil: now + 10_000, ejections: 2 };
+  stats.get("web-2").outlier = { consecutiveFailures: 2, ejectedUntil: now - 1, ejections: 0 };
+  assert.deepEqual(instanceView(web("web-1"), stats.peek("web-1"), now).outlier, { ejected: true, ejectedUntil: "2025-01-01T12:00:10.000Z", consecutiveFailures: 0, ejections: 2 });
+  // An ejection that is over no longer shows: the instance is back in rotation.
+  assert.deepEqual(instanceView(web("web-2"), stats.peek("web-2"), now).outlier, { ejected: false, ejectedUntil: null, consecutiveFailures: 2, ejections: 0 });
+  const table = RouteTable.EMPTY.withService("web", [web("web-2"), web("web-1")], "3");
+  assert.deepEqual(routesView(table, stats, now).services[0]!.instances.map((i) => [i.id, i.outlier.ejected]), [["web-1", true], ["web-2", false]]);
+});
+
+test("GET /routes lists services by name and instances by id, whatever order the registry answered in", () => {
   const table = RouteTable.EMPTY.withCatalog(["web", "api", "consul"], "4").withService("web", [web("b"), web("a")], "7", 0).withService("api", [], "8", 0);
   const view = routesView(table, new InstanceStatsRegistry());
   assert.deepEqual(view.catalog, { index: "4", services: 3 });
@@ -69,9 +83,9 @@ test("the CLI's table: aligned columns, counts right-aligned, a row for a servic
       "web      web-1                  10.0.0.1:8080  v1,blue          0      1200       3        0.3%     17  5s ago",
       "web      web-22                 10.0.0.1:8080  -                0         0       0           -     17  5s ago",
       "",
-      "2 services, 2 healthy instances; catalog index 4 (2 services in Consul)",
+      "2 services, 2 healthy instances; catalog index 4 (2 services in the registry)",
       "",
     ].join("\n"),
   );
-  assert.equal(formatRoutesTable([], null), "no service in the route table yet\n0 services, 0 healthy instances; Consul's catalog not loaded yet\n");
+  assert.equal(formatRoutesTable([], null), "no service in the route table yet\n0 services, 0 healthy instances; the registry's catalog not loaded yet\n");
 });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig, parseConsulAddress, settingsMarkdownTable } from "../../src/config.js";
+import { ConfigError, loadConfig, loadRegistrySettings, parseConsulAddress, settingsMarkdownTable } from "../../src/config.js";
 
 test("defaults apply when nothing is set", () => {
   const config = loadConfig({});
@@ -51,6 +51,11 @@ const invalid: [Record<string, string>, string, RegExp][] = [
   [{ GATEWAY_SERVICES: "ok,not ok" }, "GATEWAY_SERVICES", /not a service name/],
   [{ GATEWAY_UPSTREAM_TIMEOUT_MS: "0" }, "GATEWAY_UPSTREAM_TIMEOUT_MS", /1 to 3600000/],
   [{ GATEWAY_CONSUL_WAIT_MS: "10" }, "GATEWAY_CONSUL_WAIT_MS", /1000 to 600000/],
+  [{ GATEWAY_REGISTRY: "etcd" }, "GATEWAY_REGISTRY", /one of consul, zookeeper/],
+  [{ ZOOKEEPER_CONNECT: "zk1" }, "ZOOKEEPER_CONNECT", /host:port/],
+  [{ ZOOKEEPER_CONNECT: "zk1:2181/services" }, "ZOOKEEPER_CONNECT", /host:port/],
+  [{ ZOOKEEPER_CONNECT: "zk1:0" }, "ZOOKEEPER_CONNECT", /host:port/],
+  [{ ZOOKEEPER_CONNECT: " , " }, "ZOOKEEPER_CONNECT", /at least one/],
 ];
 
 for (const [env, setting, pattern] of invalid) {
@@ -92,4 +97,21 @@ test("GATEWAY_ACCESS_LOG takes off, stdout or a file path", () => {
   assert.throws(() => loadConfig({ GATEWAY_ACCESS_LOG: " " }), /GATEWAY_ACCESS_LOG: expected off, stdout or a file path/);
   assert.throws(() => loadConfig({ GATEWAY_ADMIN_PORT: "99999" }), /GATEWAY_ADMIN_PORT: expected an integer from 0 to 65535/);
   assert.throws(() => loadConfig({ GATEWAY_ADMIN_HOST: "bad host" }), /GATEWAY_ADMIN_HOST: expected an IP address or host name/);
+});
+
+test("the registry is Consul unless GATEWAY_REGISTRY says zookeeper; ZOOKEEPER_CONNECT lists its servers", () => {
+  assert.equal(loadConfig({}).registry, "consul");
+  assert.equal(loadConfig({}).zookeeperConnect, "127.0.0.1:2181");
+  const config = loadConfig({ GATEWAY_REGISTRY: "zookeeper", ZOOKEEPER_CONNECT: "zk1:2181, 10.0.0.2:2181 ,[::1]:2182" });
+  assert.equal(config.registry, "zookeeper");
+  assert.equal(config.zookeeperConnect, "zk1:2181,10.0.0.2:2181,[::1]:2182");
+  assert.equal(loadConfig({}, ["--registry", "zookeeper", "--zookeeper-connect=zk:1"]).zookeeperConnect, "zk:1");
+});
+
+test("loadRegistrySettings reads the registry's settings only, so unrelated gateway variables cannot stop the demo service", () => {
+  const settings = loadRegistrySettings({ GATEWAY_REGISTRY: "zookeeper", ZOOKEEPER_CONNECT: "zk:2181", GATEWAY_PORT: "not a port" });
+  assert.equal(settings.registry, "zookeeper");
+  assert.equal(settings.zookeeperConnect, "zk:2181");
+  assert.ok(!("port" in settings));
+  assert.throws(() => loadRegistrySettings({ GATEWAY_REGISTRY: "etcd" }), /GATEWAY_REGISTRY/);
 });

@@ -35,9 +35,9 @@ test("every metric the README lists is exposed, with the gateway_ prefix and _to
   const text = await metrics.exposition();
   const types = new Map([...text.matchAll(/^# TYPE (gateway_\w+) (\w+)$/gm)].map((m) => [m[1]!, m[2]!]));
   assert.deepEqual([...types.keys()].sort(), [
-    "gateway_consul_request_errors_total",
     "gateway_in_flight_requests",
     "gateway_outlier_ejections_total",
+    "gateway_registry_request_errors_total",
     "gateway_requests_total",
     "gateway_retries_total",
     "gateway_route_instances",
@@ -95,6 +95,6 @@ test("route and watcher figures are read at scrape time from what holds them", a
   assert.equal(sample(text, 'gateway_route_instances{service="web"}'), 2);
   assert.equal(sample(text, 'gateway_route_last_update_timestamp_seconds{service="web"}'), 1_700_000_000);
   assert.equal(sample(text, "gateway_watcher_restarts_total"), 3);
-  assert.equal(sample(text, 'gateway_consul_request_errors_total{watch="catalog"}'), 1);
-  assert.equal(sample(text, 'gateway_consul_request_errors_total{watch="health"}'), 0);
+  assert.equal(sample(text, 'gateway_registry_request_errors_total{registry="consul",watch="catalog"}'), 1);
+  assert.equal(sample(text, 'gateway_registry_request_errors_total{registry="consul",watch="service"}'), 0);
 });

@@ -26,7 +26,7 @@ test("diffInstances tells joined, left and changed instances apart, in id order"
 });
 
 test("a service update becomes a notification naming what joined and left, and is counted", () => {
-  const events = new RouteEvents(50, () => Date.UTC(2025, 0, 1, 12, 0, 0));
+  const events = new RouteEvents({ now: () => Date.UTC(2025, 0, 1, 12, 0, 0) });
   let table = apply(events, RouteTable.EMPTY, { type: "service", service: "web", index: "7", instances: [web("web-1"), web("web-2")] });
   table = apply(events, table, { type: "service", service: "web", index: "9", instances: [web("web-2"), web("web-3")] });
   const [first, second] = events.recent() as Extract<RouteChange, { type: "service" }>[];
@@ -36,7 +36,7 @@ test("a service update becomes a notification naming what joined and left, and i
   assert.equal(events.updates.get("web"), 2);
 });
 
-test("catalog changes and Consul errors are notifications too; errors are counted by kind of watch", () => {
+test("catalog changes and registry errors are notifications too; errors are counted by kind of watch", () => {
   const events = new RouteEvents();
   let table = apply(events, RouteTable.EMPTY, { type: "catalog", index: "3", services: ["consul", "web"] });
   table = apply(events, table, { type: "catalog", index: "4", services: ["api", "consul"] });
@@ -48,12 +48,19 @@ test("catalog changes and Consul errors are notifications too; errors are counte
     "Consul request failed (catalog): connect ECONNREFUSED; last known routes kept",
     "Consul request failed (web): socket hang up; last known routes kept",
   ]);
-  assert.deepEqual(events.consulErrors, { catalog: 1, health: 1 });
-  assert.equal(events.totalConsulErrors, 2);
+  assert.deepEqual(events.registryErrors, { catalog: 1, service: 1 });
+  assert.equal(events.totalRegistryErrors, 2);
+});
+
+test("error notifications name the registry the watcher reads", () => {
+  const events = new RouteEvents({ registry: "zookeeper" });
+  events.watchError({ type: "watch-error", service: "web", message: "CONNECTION_LOSS" });
+  assert.equal(events.recent()[0]!.summary, "ZooKeeper request failed (web): CONNECTION_LOSS; last known routes kept");
+  assert.equal(events.registry, "zookeeper");
 });
 
 test("subscribers get each change live; the history is bounded; a failing subscriber is dropped, not propagated", () => {
-  const events = new RouteEvents(3);
+  const events = new RouteEvents({ keep: 3 });
   const seen: string[] = [];
   const stop = events.subscribe((change) => seen.push(change.summary));
   events.subscribe(() => {

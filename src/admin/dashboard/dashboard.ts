@@ -2,7 +2,7 @@
  * The dashboard page's script (compiled for the browser by esbuild): follows
  * GET /events and draws the services, their instances with live counters, and
  * the change notifications as they arrive. Everything from the gateway is
- * written as text (textContent), never as HTML: tags and ids come from Consul.
+ * written as text (textContent), never as HTML: tags and ids come from the registry.
  */
 import type { DashboardSnapshot, InstanceView, RouteChange, ServiceView } from "../view-types.js";
 
@@ -33,9 +33,17 @@ function percent(rate: number | null): string {
 }
 
 function instanceRow(instance: InstanceView, isNew: boolean): HTMLTableRowElement {
-  const row = el("tr", undefined, isNew ? "new" : undefined);
+  const { ejected, ejectedUntil, ejections } = instance.outlier;
+  const row = el("tr", undefined, [isNew ? "new" : "", ejected ? "ejected" : ""].join(" ").trim() || undefined);
   row.dataset.instance = instance.id;
-  row.append(el("td", instance.id), el("td", `${instance.address}:${instance.port}`));
+  const id = el("td", instance.id);
+  if (ejected) {
+    // Passive health took it out of rotation after failed connections.
+    const badge = el("span", "ejected", "ejected-badge");
+    badge.title = `out of rotation until ${ejectedUntil === null ? "?" : clock(ejectedUntil)} (ejection ${ejections} in a row)`;
+    id.append(" ", badge);
+  }
+  row.append(id, el("td", `${instance.address}:${instance.port}`));
   const tags = el("td");
   for (const tag of instance.tags) tags.append(el("span", tag, "tag"));
   row.append(tags);
@@ -56,7 +64,7 @@ function serviceCard(service: ServiceView, previous: Set<string> | undefined): H
   title.append(el("small", `${service.instances.length} healthy · index ${service.index} · changed ${clock(service.updatedAt)}`));
   card.append(title);
   if (service.instances.length === 0) {
-    card.append(el("p", "No instance passes its health checks: requests get 503 NO_HEALTHY_INSTANCE.", "empty"));
+    card.append(el("p", "No healthy instance in the registry: requests get 503 NO_HEALTHY_INSTANCE.", "empty"));
     return card;
   }
   const table = el("table");
@@ -78,7 +86,7 @@ function renderSnapshot(snapshot: DashboardSnapshot): void {
   readinessEl.title = readiness.ready ? "GET /ready: 200" : readiness.reasons.join("\n");
 
   const catalog = routes.catalog === null ? "catalog not loaded" : `catalog: ${routes.catalog.services} services (index ${routes.catalog.index})`;
-  watcherEl.textContent = `watcher ${watcher.running ? `pid ${watcher.pid ?? "?"}` : "not running"} · restarts ${watcher.restarts} · Consul errors ${watcher.consulErrors} · ${catalog}`;
+  watcherEl.textContent = `watcher ${watcher.running ? `pid ${watcher.pid ?? "?"}` : "not running"} · restarts ${watcher.restarts} · ${watcher.registry} errors ${watcher.registryErrors} · ${catalog}`;
 
   const previous = knownInstances;
   knownInstances = new Set(routes.services.flatMap((s) => s.instances.map((i) => i.id)));
