@@ -23,6 +23,8 @@ export interface HealthEntry {
     Port: number;
     Tags: string[] | null;
     Meta: Record<string, string> | null;
+    /** Absent from very old Consul versions; Consul fills {Passing: 1, Warning: 1} when a registration sets none. */
+    Weights?: { Passing: number; Warning: number };
   };
   Checks: { CheckID: string; Status: string }[];
 }
@@ -94,6 +96,8 @@ export interface ConsulWatcherOptions {
   token: string | undefined;
   waitMs: number;
   backoffMaxMs: number;
+  /** Ask for every health entry (the caller drops critical ones) instead of Consul's `?passing`. */
+  includeWarning: boolean;
 }
 
 type Endpoint = "health" | "catalog";
@@ -107,13 +111,18 @@ export class ConsulWatcher {
     this.clients = options.addresses.map((a) => createClient(a, options.token));
   }
 
-  /** The instances of `service` whose every check passes (Consul's `?passing`). */
-  watchPassing(
+  /**
+   * The health entries of `service`: those whose every check passes (Consul's
+   * `?passing`), or all of them when warning instances are wanted; Consul has
+   * no "passing or warning" filter, so the caller drops the critical ones.
+   */
+  watchHealth(
     service: string,
     onChange: (entries: HealthEntry[], index: string) => void,
     onError: (err: Error) => void,
   ): WatchHandle {
-    return this.watch("health", { service, passing: true }, (data, index) => onChange(data as HealthEntry[], index), onError);
+    const params = this.options.includeWarning ? { service } : { service, passing: true };
+    return this.watch("health", params, (data, index) => onChange(data as HealthEntry[], index), onError);
   }
 
   watchCatalog(onChange: (services: CatalogServices, index: string) => void, onError: (err: Error) => void): WatchHandle {

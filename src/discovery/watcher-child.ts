@@ -2,7 +2,8 @@
  * The watcher child's entry point, forked by the gateway (supervisor.ts).
  * It owns every Consul connection: a watch on the catalog's service list and
  * one blocking-query watch per subscribed service. It sends a service's whole
- * passing-instance list each time that list changes, never twice the same.
+ * instance list (passing, or passing and warning when configured) each time
+ * that list changes, never twice the same.
  */
 import createDebug from "debug";
 import { ConsulWatcher, type WatchHandle } from "./consul-adapter.js";
@@ -17,7 +18,8 @@ const send = (message: WatcherMessage): void => {
   if (process.connected) process.send!(message);
 };
 
-const consul = new ConsulWatcher(readWatcherChildConfig(process.env));
+const config = readWatcherChildConfig(process.env);
+const consul = new ConsulWatcher(config);
 const watches = new Map<string, WatchHandle>();
 const lastSent = new Map<string, string>();
 
@@ -26,10 +28,10 @@ function subscribe(service: string): void {
   debug("subscribe %s", service);
   watches.set(
     service,
-    consul.watchPassing(
+    consul.watchHealth(
       service,
       (entries, index) => {
-        const instances = toInstances(entries);
+        const instances = toInstances(entries, { includeWarning: config.includeWarning });
         const fingerprint = instancesFingerprint(instances);
         if (lastSent.get(service) === fingerprint) {
           debug("%s index=%s unchanged (%d instances), not sent", service, index, instances.length);
@@ -55,11 +57,13 @@ let lastCatalog = "";
 const catalogWatch = consul.watchCatalog(
   (services, index) => {
     const names = Object.keys(services).sort();
-    const fingerprint = names.join(",");
+    // Tags are part of the change: a new urlprefix- tag is a new route.
+    const tags = Object.fromEntries(names.map((name) => [name, [...(services[name] ?? [])].sort()]));
+    const fingerprint = JSON.stringify(tags);
     if (fingerprint === lastCatalog) return;
     lastCatalog = fingerprint;
-    debug("catalog index=%s services=[%s]", index, fingerprint);
-    send({ type: "catalog", index, services: names });
+    debug("catalog index=%s services=[%s]", index, names.join(","));
+    send({ type: "catalog", index, services: names, tags });
   },
   (err) => send({ type: "watch-error", service: null, message: err.message }),
 );

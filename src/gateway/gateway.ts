@@ -9,10 +9,12 @@ import createDebug from "debug";
 import type { GatewayConfig } from "../config.js";
 import { WatcherSupervisor } from "../discovery/supervisor.js";
 import { Forwarder } from "../proxy/forwarder.js";
-import { createBalancer } from "../routing/balancers/index.js";
+import { ServiceBalancers } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import { RouteStore } from "../routing/route-store.js";
+import { TrafficWeights } from "../routing/traffic-weights.js";
 import { createGatewayApp } from "./app.js";
+import { RequestRouter } from "./request-router.js";
 import { applyWatcherMessage } from "./route-updates.js";
 import { ServiceResolver } from "./service-resolver.js";
 
@@ -36,6 +38,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
       token: config.consulToken,
       waitMs: config.consulWaitMs,
       backoffMaxMs: config.watcherRestartMaxMs,
+      includeWarning: config.healthStates.includes("warning"),
     },
     restartMaxMs: config.watcherRestartMaxMs,
     onMessage: (message) => applyWatcherMessage(store, stats, message),
@@ -45,7 +48,13 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
 
   const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
   const resolver = new ServiceResolver(store, (service) => supervisor.subscribe(service), config.discoveryTimeoutMs);
-  const app = createGatewayApp({ resolver, balancer: createBalancer(config.balancer), forwarder, stats });
+  const requestRouter = new RequestRouter(store, () => resolver.catalog(), config);
+  const weights = new TrafficWeights(stats, config);
+  const balancer = new ServiceBalancers(
+    { defaultBalancer: config.balancer, serviceBalancers: config.serviceBalancers },
+    { stats, weights, hashKey: config.hashKey },
+  );
+  const app = createGatewayApp({ requestRouter, resolver, balancer, forwarder, stats });
 
   const server = createServer(app.callback());
   server.listen(config.port, config.host);
