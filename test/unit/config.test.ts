@@ -48,7 +48,7 @@ const invalid: [Record<string, string>, string, RegExp][] = [
   [{ GATEWAY_SERVICE_BALANCERS: "web" }, "GATEWAY_SERVICE_BALANCERS", /service:balancer/],
   [{ GATEWAY_SERVICE_BALANCERS: "web:fastest" }, "GATEWAY_SERVICE_BALANCERS", /one of random/],
   [{ GATEWAY_SERVICE_BALANCERS: "a b:hash" }, "GATEWAY_SERVICE_BALANCERS", /not a service name/],
-  [{ GATEWAY_HASH_KEY: "query:x" }, "GATEWAY_HASH_KEY", /client-address, header:<name> or cookie:<name>/],
+  [{ GATEWAY_HASH_KEY: "query:x" }, "GATEWAY_HASH_KEY", /client-address, header:NAME or cookie:NAME/],
   [{ GATEWAY_WARMUP_MS: "-1" }, "GATEWAY_WARMUP_MS", /0 to 3600000/],
   [{ GATEWAY_HEALTH_STATES: "warning" }, "GATEWAY_HEALTH_STATES", /passing or passing,warning/],
   [{ GATEWAY_HEALTH_STATES: "passing,critical" }, "GATEWAY_HEALTH_STATES", /passing or passing,warning/],

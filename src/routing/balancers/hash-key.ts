@@ -3,7 +3,7 @@ import type { PickRequest } from "./balancer.js";
 /** What `hash` hashes: a request header, a cookie, or the client's address. */
 export type HashKey = { readonly source: "header" | "cookie"; readonly name: string } | { readonly source: "client-address" };
 
-export const HASH_KEY_FORM = "client-address, header:<name> or cookie:<name>";
+export const HASH_KEY_FORM = "client-address, header:NAME or cookie:NAME";
 
 /** RFC 9110 token characters: what a header or cookie name may be made of. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
