@@ -1,5 +1,5 @@
 import type { Instance } from "../instance.js";
-import type { InstanceStatsRegistry } from "../instance-stats.js";
+import type { InstanceStats, InstanceStatsRegistry } from "../instance-stats.js";
 import type { Balancer, Weigh } from "./balancer.js";
 
 /**
@@ -22,22 +22,20 @@ export class SmoothWeightedBalancer implements Balancer {
 
   pick(_service: string, instances: readonly Instance[]): Instance {
     let total = 0;
-    let best = instances[0]!;
-    let bestStats = this.stats.get(best.id);
-    let first = true;
+    let best: Instance | undefined;
+    let bestStats: InstanceStats | undefined;
     for (const instance of instances) {
       const stats = this.stats.get(instance.id);
       const weight = this.weigh(instance);
       stats.currentWeight += weight;
       total += weight;
       // Ties go to the smaller id, so Consul's answer order never changes the rotation.
-      if (first || stats.currentWeight > bestStats.currentWeight || (stats.currentWeight === bestStats.currentWeight && instance.id < best.id)) {
+      if (bestStats === undefined || stats.currentWeight > bestStats.currentWeight || (stats.currentWeight === bestStats.currentWeight && instance.id < best!.id)) {
         best = instance;
         bestStats = stats;
-        first = false;
       }
     }
-    bestStats.currentWeight -= total;
-    return best;
+    bestStats!.currentWeight -= total;
+    return best!;
   }
 }
