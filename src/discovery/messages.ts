@@ -64,10 +64,12 @@ function instance(value: unknown, where: string): Instance {
   if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) fail(`${where}.port: must be 1-65535`);
   stringArray(tags, `${where}.tags`);
   if (!isRecord(meta) || !Object.values(meta).every((v) => typeof v === "string")) fail(`${where}.meta: must map strings to strings`);
-  if (health !== "passing" && health !== "warning") fail(`${where}.health: must be "passing" or "warning"`);
-  if (!isRecord(weights)) fail(`${where}.weights: not an object`);
-  const passingWeight = weight(weights.passing, 1, `${where}.weights.passing`);
-  const warningWeight = weight(weights.warning, 0, `${where}.weights.warning`);
+  // health and weights may be absent (a registry without such notions, a route snapshot written before
+  // they existed): that means what Consul means by a registration without them. Present, they must be valid.
+  if (health !== undefined && health !== "passing" && health !== "warning") fail(`${where}.health: must be "passing" or "warning"`);
+  if (weights !== undefined && !isRecord(weights)) fail(`${where}.weights: not an object`);
+  const passingWeight = weights === undefined ? 1 : weight(weights.passing, 1, `${where}.weights.passing`);
+  const warningWeight = weights === undefined ? 1 : weight(weights.warning, 0, `${where}.weights.warning`);
   // The balancers divide by weights: an instance that may take no traffic must not be in the list at all.
   if (health === "warning" && warningWeight === 0) fail(`${where}: a warning instance with weights.warning 0 takes no traffic and must be left out`);
   return Object.freeze({
@@ -76,7 +78,7 @@ function instance(value: unknown, where: string): Instance {
     port,
     tags: Object.freeze([...(tags as string[])]),
     meta: Object.freeze({ ...(meta as Record<string, string>) }),
-    health,
+    health: health ?? "passing",
     weights: Object.freeze({ passing: passingWeight, warning: warningWeight }),
   });
 }
@@ -97,11 +99,12 @@ export function parseWatcherMessage(raw: unknown): WatcherMessage {
     case "catalog": {
       if (!Array.isArray(raw.services)) fail("services: must be an array");
       const services = raw.services.map((name, i) => serviceName(name, `services[${i}]`));
-      if (!isRecord(raw.tags)) fail("tags: must be an object");
+      // Absent tags (a registry without them, an older route snapshot): no prefix routes, nothing else lost.
+      if (raw.tags !== undefined && !isRecord(raw.tags)) fail("tags: must be an object");
       const known = new Set(services);
       // fromEntries defines own properties: a service named "__proto__" stays a key, not a prototype.
       const tags = Object.fromEntries(
-        Object.entries(raw.tags).map(([name, list]) => {
+        Object.entries(raw.tags ?? {}).map(([name, list]) => {
           if (!known.has(name)) fail(`tags: ${JSON.stringify(name.slice(0, 130))} is not in services`);
           return [name, [...stringArray(list, `tags[${JSON.stringify(name)}]`)]];
         }),
