@@ -4,7 +4,10 @@
  * A bad value stops the start with a message that names the setting and the
  * accepted form.
  */
-import { BALANCER_NAMES, type BalancerName } from "./routing/balancers/index.js";
+import { BALANCER_NAMES, isBalancerName, type BalancerName } from "./routing/balancers/index.js";
+import { HASH_KEY_FORM, parseHashKey, type HashKey } from "./routing/balancers/hash-key.js";
+import type { HealthState } from "./routing/instance.js";
+import { isPlainPath } from "./proxy/target.js";
 import { isValidServiceName } from "./discovery/messages.js";
 import type { AccessLogTarget } from "./observability/access-log.js";
 import { REGISTRY_KINDS, type RegistryKind } from "./discovery/registries/registry-kind.js";
@@ -28,6 +31,14 @@ export interface GatewayConfig {
   readonly zookeeperConnect: string;
   readonly services: readonly string[];
   readonly balancer: BalancerName;
+  readonly serviceBalancers: ReadonlyMap<string, BalancerName>;
+  readonly hashKey: HashKey;
+  readonly warmUpMs: number;
+  readonly healthStates: readonly HealthState[];
+  readonly warningWeightPercent: number;
+  readonly serviceTags: ReadonlyMap<string, readonly string[]>;
+  readonly tagHeader: string | undefined;
+  readonly headerRoutePrefix: string | undefined;
   readonly upstreamTimeoutMs: number;
   readonly discoveryTimeoutMs: number;
   readonly consulWaitMs: number;
@@ -110,6 +121,14 @@ function accessLogTarget(raw: string, env: string): AccessLogTarget {
   return { kind: "file", path: value };
 }
 
+function serviceName(name: string, env: string): string {
+  if (!isValidServiceName(name)) throw new ConfigError(env, `${JSON.stringify(name)} is not a service name (letters, digits, '-', '_', '.')`);
+  return name;
+}
+
+/** RFC 9110 token characters, what a header name is made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+
 export function parseConsulAddress(raw: string, env = "CONSUL_HTTP_ADDR"): ConsulAddress {
   const withScheme = /^[a-z]+:\/\//i.test(raw) ? raw : `http://${raw}`;
   let url: URL;
@@ -177,21 +196,85 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   services: {
     key: "services", env: "GATEWAY_SERVICES", form: "name[,name...]", default: "",
     doc: "Services to watch from the start; others are subscribed on their first request.",
-    parse: (raw, env) => {
-      const names = list(raw);
-      const bad = names.find((name) => !isValidServiceName(name));
-      if (bad !== undefined) throw new ConfigError(env, `${JSON.stringify(bad)} is not a service name (letters, digits, '-', '_', '.')`);
-      return names;
-    },
+    parse: (raw, env) => list(raw).map((name) => serviceName(name, env)),
   },
   balancer: {
     key: "balancer", env: "GATEWAY_BALANCER", form: BALANCER_NAMES.join(", "), default: "random",
-    doc: "How an instance is chosen for each request.",
+    doc: "How an instance is chosen for each request, unless the service chooses (see Traffic policy).",
+    parse: (raw, env) => balancerName(raw, env),
+  },
+  serviceBalancers: {
+    key: "serviceBalancers", env: "GATEWAY_SERVICE_BALANCERS", form: "service:balancer[,service:balancer...]", default: "",
+    doc: "Per-service balancers; above a service's `gateway-balancer` meta and `GATEWAY_BALANCER`.",
+    parse: (raw, env) =>
+      new Map(
+        list(raw).map((item) => {
+          const colon = item.indexOf(":");
+          if (colon === -1) throw new ConfigError(env, `expected service:balancer, got ${JSON.stringify(item)}`);
+          return [serviceName(item.slice(0, colon).trim(), env), balancerName(item.slice(colon + 1).trim(), env)] as const;
+        }),
+      ),
+  },
+  hashKey: {
+    key: "hashKey", env: "GATEWAY_HASH_KEY", form: HASH_KEY_FORM, default: "client-address",
+    doc: "What the `hash` balancer hashes; a request without the header or cookie is hashed by its client address.",
     parse: (raw, env) => {
-      if (!(BALANCER_NAMES as readonly string[]).includes(raw)) {
-        throw new ConfigError(env, `expected one of ${BALANCER_NAMES.join(", ")}, got ${JSON.stringify(raw)}`);
+      const key = parseHashKey(raw);
+      if (key === undefined) throw new ConfigError(env, `expected ${HASH_KEY_FORM}, got ${JSON.stringify(raw)}`);
+      return key;
+    },
+  },
+  warmUpMs: {
+    key: "warmUpMs", env: "GATEWAY_WARMUP_MS", form: "0-3600000", default: "30000",
+    doc: "Warm-up window: a new instance's share ramps from 10% to full over it (0: off).", parse: integer(0, 3_600_000),
+  },
+  healthStates: {
+    key: "healthStates", env: "GATEWAY_HEALTH_STATES", form: "passing or passing,warning", default: "passing",
+    doc: "Which instances take traffic: those whose checks all pass, or also those with a warning (at a reduced weight).",
+    parse: (raw, env) => {
+      const states = [...new Set(list(raw))].sort();
+      if (states.join(",") !== "passing" && states.join(",") !== "passing,warning") {
+        throw new ConfigError(env, `expected passing or passing,warning, got ${JSON.stringify(raw)}`);
       }
-      return raw as BalancerName;
+      return states as HealthState[];
+    },
+  },
+  warningWeightPercent: {
+    key: "warningWeightPercent", env: "GATEWAY_WARNING_WEIGHT_PERCENT", form: "1-100", default: "10",
+    doc: "A warning instance's weight, in percent of its passing weight, unless its `Weights.Warning` is lower.", parse: integer(1, 100),
+  },
+  serviceTags: {
+    key: "serviceTags", env: "GATEWAY_SERVICE_TAGS", form: "service:tag[,tag...][;service:tag...]", default: "",
+    doc: "Tags a service's instances must all carry to take traffic.",
+    parse: (raw, env) => {
+      const tags = new Map<string, string[]>();
+      for (const entry of raw.split(";").map((e) => e.trim()).filter((e) => e !== "")) {
+        const colon = entry.indexOf(":");
+        const names = colon === -1 ? [] : list(entry.slice(colon + 1));
+        if (names.length === 0) throw new ConfigError(env, `expected service:tag[,tag...], got ${JSON.stringify(entry)}`);
+        const service = serviceName(entry.slice(0, colon).trim(), env);
+        tags.set(service, [...new Set([...(tags.get(service) ?? []), ...names])].sort());
+      }
+      return tags;
+    },
+  },
+  tagHeader: {
+    key: "tagHeader", env: "GATEWAY_TAG_HEADER", form: "a header name, or empty", default: "X-Gateway-Tag",
+    doc: "Request header naming tags (comma-separated) the instance must carry; empty: requests cannot choose.",
+    parse: (raw, env) => {
+      if (raw.trim() === "") return undefined;
+      if (!HEADER_NAME.test(raw.trim())) throw new ConfigError(env, `expected a header name, got ${JSON.stringify(raw)}`);
+      return raw.trim().toLowerCase();
+    },
+  },
+  headerRoutePrefix: {
+    key: "headerRoutePrefix", env: "GATEWAY_HEADER_ROUTE_PREFIX", form: "a path, or empty", default: "/services",
+    doc: "Path where `service_name` and `api_name` headers name the service and path; empty: off.",
+    parse: (raw, env) => {
+      const prefix = raw.trim().replace(/(?<=.)\/+$/, "");
+      if (prefix === "") return undefined;
+      if (!isPlainPath(prefix) || prefix === "/" || prefix.includes("?")) throw new ConfigError(env, `expected a path such as /services, got ${JSON.stringify(raw)}`);
+      return prefix;
     },
   },
   upstreamTimeoutMs: {
@@ -297,6 +380,11 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   },
 };
 
+function balancerName(raw: string, env: string): BalancerName {
+  if (!isBalancerName(raw)) throw new ConfigError(env, `expected one of ${BALANCER_NAMES.join(", ")}, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
 export const SETTING_LIST: readonly Setting<keyof GatewayConfig>[] = Object.values(SETTINGS) as Setting<keyof GatewayConfig>[];
 
 /** `--upstream-timeout-ms=500` or `--upstream-timeout-ms 500` stands for GATEWAY_UPSTREAM_TIMEOUT_MS=500. */
@@ -338,7 +426,7 @@ function parseSettings(env: NodeJS.ProcessEnv, settings: readonly Setting<keyof 
 }
 
 /** The settings that say which registry to use and how to reach it. */
-export const REGISTRY_SETTING_KEYS = ["registry", "consulAddresses", "consulToken", "consulWaitMs", "consulConsistency", "consulCached", "zookeeperConnect", "watcherRestartMaxMs"] as const;
+export const REGISTRY_SETTING_KEYS = ["registry", "consulAddresses", "consulToken", "consulWaitMs", "consulConsistency", "consulCached", "healthStates", "zookeeperConnect", "watcherRestartMaxMs"] as const;
 export type RegistrySettings = Pick<GatewayConfig, (typeof REGISTRY_SETTING_KEYS)[number]>;
 
 /** Only the registry's settings, from the environment: the demo service registers itself with the gateway's variables. */

@@ -28,7 +28,7 @@ import type { RouteEvents } from "../observability/route-events.js";
 import { dashboardAssets, type DashboardAssets } from "./dashboard-assets.js";
 import { DashboardEvents } from "./dashboard-events.js";
 import { readiness } from "./readiness.js";
-import { routesView, serviceView } from "./routes-view.js";
+import { routesView, serviceView, type WeightPolicy } from "./routes-view.js";
 import type { DashboardSnapshot, ReadinessView } from "./view-types.js";
 
 const debug = createDebug("gateway:admin");
@@ -43,6 +43,8 @@ export interface AdminDeps {
   services: readonly string[];
   /** GATEWAY_REGISTRY: where the watcher discovers instances. */
   registry: RegistryKind;
+  /** What instances' weights depend on, for /routes (GATEWAY_WARMUP_MS, GATEWAY_WARNING_WEIGHT_PERCENT). */
+  policy: WeightPolicy;
 }
 
 export interface AdminServer {
@@ -59,7 +61,7 @@ const PAGE_HEADERS = {
 };
 
 export function createAdminApp(deps: AdminDeps, dashboardEvents: DashboardEvents): Koa {
-  const { store, stats, metrics } = deps;
+  const { store, stats, metrics, policy } = deps;
   const app = new Koa();
   app.silent = true;
   const router = new Router();
@@ -76,7 +78,7 @@ export function createAdminApp(deps: AdminDeps, dashboardEvents: DashboardEvents
   });
 
   router.get("/routes", (ctx) => {
-    ctx.body = routesView(store.current, stats);
+    ctx.body = routesView(store.current, stats, { policy });
   });
 
   router.get("/routes/:service", (ctx) => {
@@ -86,7 +88,7 @@ export function createAdminApp(deps: AdminDeps, dashboardEvents: DashboardEvents
     if (routes === undefined) {
       throw new GatewayError("UNKNOWN_SERVICE", "the route table has no entry for this service (services enter it through GATEWAY_SERVICES or their first request)", name);
     }
-    ctx.body = serviceView(name, routes, stats);
+    ctx.body = serviceView(name, routes, stats, { policy });
   });
 
   router.get("/metrics", async (ctx) => {
@@ -128,7 +130,7 @@ export function dashboardSnapshot(deps: AdminDeps): DashboardSnapshot {
   return {
     readiness: currentReadiness(deps),
     watcher: { running: watcher.running, pid: watcher.childPid ?? null, restarts: watcher.restarts, registry: REGISTRY_TITLES[deps.registry], registryErrors: events.totalRegistryErrors },
-    routes: routesView(store.current, stats),
+    routes: routesView(store.current, stats, { policy: deps.policy }),
   };
 }
 

@@ -11,8 +11,17 @@ export interface InstanceView {
   port: number;
   tags: readonly string[];
   meta: Readonly<Record<string, string>>;
-  /** Only instances the registry gives as healthy are in the table (Consul: every check passing; ZooKeeper: a registered node). */
-  health: "passing";
+  /**
+   * Only instances the registry gives as healthy are in the table (Consul: every check passing, or
+   * also warning with GATEWAY_HEALTH_STATES=passing,warning; ZooKeeper: a registered node, always passing).
+   */
+  health: "passing" | "warning";
+  /** The passing weight its registration asks for (Consul's Weights.Passing, or the gateway-weight meta key). */
+  registeredWeight: number;
+  /** The weight the balancers use now: registered weight × health (warning reduces it) × warm-up. */
+  weight: number;
+  /** Its share of full traffic during warm-up, 0.1 rising to 1 (1: warmed up, exempt, or warm-up off). */
+  warmUp: number;
   /** When this gateway first saw the instance. */
   firstSeenAt: string | null;
   inFlight: number;

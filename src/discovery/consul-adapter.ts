@@ -23,6 +23,8 @@ export interface HealthEntry {
     Port: number;
     Tags: string[] | null;
     Meta: Record<string, string> | null;
+    /** Absent from very old Consul versions; Consul fills {Passing: 1, Warning: 1} when a registration sets none. */
+    Weights?: { Passing: number; Warning: number };
   };
   Checks: { CheckID: string; Status: string }[];
 }
@@ -99,6 +101,8 @@ export interface ConsulWatcherOptions {
   consistency: ConsistencyMode;
   /** Adds Consul's `cached` parameter (agent cache with background refresh). */
   cached: boolean;
+  /** Ask for every health entry (the caller drops critical ones) instead of Consul's `?passing`. */
+  includeWarning: boolean;
 }
 
 /** node-consul knows `stale` and `consistent` but not `cached`: add it to the watch requests before their URL is built. */
@@ -123,13 +127,18 @@ export class ConsulWatcher {
     if (options.cached) for (const client of this.clients) addCachedParameter(client);
   }
 
-  /** The instances of `service` whose every check passes (Consul's `?passing`). */
-  watchPassing(
+  /**
+   * The health entries of `service`: those whose every check passes (Consul's
+   * `?passing`), or all of them when warning instances are wanted; Consul has
+   * no "passing or warning" filter, so the caller drops the critical ones.
+   */
+  watchHealth(
     service: string,
     onChange: (entries: HealthEntry[], index: string) => void,
     onError: (err: Error) => void,
   ): WatchHandle {
-    return this.watch("health", { service, passing: true }, (data, index) => onChange(data as HealthEntry[], index), onError);
+    const params = this.options.includeWarning ? { service } : { service, passing: true };
+    return this.watch("health", params, (data, index) => onChange(data as HealthEntry[], index), onError);
   }
 
   /** One read (not a watch) of the instances of `service` whose every check passes, from the address watches use now. */

@@ -3,7 +3,7 @@
  * It owns every registry connection (Consul or ZooKeeper, behind the registry
  * interface): a watch on the catalog's service names and one watch per
  * subscribed service. It sends a service's whole instance list each time that
- * list changes, never twice the same, whatever the registry.
+ * list changes (passing, or also warning when configured), never twice the same, whatever the registry.
  */
 import createDebug from "debug";
 import { parseWatcherCommand, type WatcherMessage } from "./messages.js";
@@ -49,12 +49,14 @@ function unsubscribe(service: string): void {
 let lastCatalog: string | undefined;
 registry.subscribeCatalog({
   change: (services, index) => {
-    const names = [...services].sort();
-    const fingerprint = names.join(",");
+    const names = Object.keys(services).sort();
+    // Tags are part of the change: a new urlprefix- tag is a new route.
+    const tags = Object.fromEntries(names.map((name) => [name, [...(services[name] ?? [])].sort()]));
+    const fingerprint = JSON.stringify(tags);
     if (fingerprint === lastCatalog) return;
     lastCatalog = fingerprint;
-    debug("catalog index=%s services=[%s]", index, fingerprint);
-    send({ type: "catalog", index, services: names });
+    debug("catalog index=%s services=[%s]", index, names.join(","));
+    send({ type: "catalog", index, services: names, tags });
   },
   error: (err) => send({ type: "watch-error", service: null, message: err.message }),
 });

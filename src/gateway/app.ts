@@ -13,8 +13,9 @@ export interface GatewayAppDeps extends ProxyHandlerDeps {
 }
 
 /**
- * The Koa app: observe → errors → limits → router → proxy. The router dispatches only; the
- * upstream path comes from the raw URL (parseProxyTarget) so encodings survive.
+ * The Koa app: observe → errors → limits → router → proxy. The router
+ * dispatches only; the target (service, upstream path, tags) comes from the
+ * raw URL and headers (RequestRouter) so encodings survive.
  * Once the instance answers, Koa steps aside (ctx.respond = false) and the
  * forwarder streams the response itself.
  */
@@ -23,7 +24,8 @@ export function createGatewayApp(deps: GatewayAppDeps): Koa {
   // Errors are answered by errorMiddleware; Koa's default printer would only repeat them.
   app.silent = true;
   const router = new Router();
-  router.all("/:service{/*rest}", createProxyHandler(deps));
+  // Every path: "/" too, which a urlprefix-/ route may claim (RequestRouter answers ROUTE_NOT_FOUND otherwise).
+  router.all("{/*path}", createProxyHandler(deps));
   // First, so that it also sees the answers of errorMiddleware and requestLimits.
   if (deps.observe) app.use(deps.observe);
   app.use(errorMiddleware);

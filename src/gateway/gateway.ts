@@ -13,16 +13,18 @@ import type { GatewayConfig } from "../config.js";
 import { registryConfig } from "../discovery/registries/create-registry.js";
 import { WatcherSupervisor } from "../discovery/supervisor.js";
 import { Forwarder } from "../proxy/forwarder.js";
-import { createBalancer } from "../routing/balancers/index.js";
+import { ServiceBalancers } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import { OutlierDetector } from "../routing/outlier-detector.js";
 import { RouteStore } from "../routing/route-store.js";
 import { createObservability } from "../observability/observability.js";
 import { RouteEvents } from "../observability/route-events.js";
+import { TrafficWeights } from "../routing/traffic-weights.js";
 import { createGatewayApp } from "./app.js";
 import { answerClientError } from "./client-errors.js";
 import { loadSnapshot, SnapshotWriter } from "./route-snapshot.js";
 import { RouteUpdater } from "./route-updates.js";
+import { RequestRouter } from "./request-router.js";
 import { ServiceResolver } from "./service-resolver.js";
 
 const debug = createDebug("gateway:server");
@@ -74,9 +76,16 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   });
   const observability = createObservability(config, { store, stats, supervisor, events });
   let draining = false;
+  const requestRouter = new RequestRouter(store, () => resolver.catalog(), config);
+  const weights = new TrafficWeights(stats, config);
+  const balancer = new ServiceBalancers(
+    { defaultBalancer: config.balancer, serviceBalancers: config.serviceBalancers },
+    { stats, weights, hashKey: config.hashKey },
+  );
   const app = createGatewayApp({
+    requestRouter,
     resolver,
-    balancer: createBalancer(config.balancer),
+    balancer,
     forwarder,
     stats,
     outliers,

@@ -12,8 +12,8 @@ import type { Forwarder } from "../proxy/forwarder.js";
 import type { ProxyRequestState } from "../observability/request-state.js";
 import { LazyBody } from "../proxy/lazy-body.js";
 import { classifyFailure, isRetryable } from "../proxy/retry-policy.js";
-import { parseProxyTarget } from "../proxy/target.js";
 import { GatewayError } from "./errors.js";
+import type { RequestRouter } from "./request-router.js";
 import type { ServiceResolver } from "./service-resolver.js";
 
 const debug = createDebug("gateway:proxy");
@@ -26,6 +26,7 @@ export interface RetryOptions {
 }
 
 export interface ProxyHandlerDeps {
+  requestRouter: RequestRouter;
   resolver: ServiceResolver;
   balancer: Balancer;
   forwarder: Forwarder;
@@ -42,13 +43,13 @@ function hasBody(ctx: Context): boolean {
   return length !== undefined ? length !== "0" : ctx.req.headers["transfer-encoding"] !== undefined;
 }
 
-export function createProxyHandler({ resolver, balancer, forwarder, stats, outliers, retry, maxBodyBytes, preserveHost }: ProxyHandlerDeps) {
+export function createProxyHandler({ requestRouter, resolver, balancer, forwarder, stats, outliers, retry, maxBodyBytes, preserveHost }: ProxyHandlerDeps) {
   return async function proxy(ctx: Context): Promise<void> {
-    const target = parseProxyTarget(ctx.req.url ?? "");
+    const target = await requestRouter.route(ctx.req);
     // For the request observer (metrics, access log): set here, read once the request is done.
     const state = ctx.state as ProxyRequestState;
     state.service = target.service;
-    const instances = await resolver.resolve(target.service);
+    const instances = await resolver.resolve(target.service, target.tags);
     const withBody = hasBody(ctx);
     const fwd = { clientAddress: ctx.req.socket.remoteAddress ?? "unknown", proto: "http" as const, host: ctx.req.headers.host, preserveHost };
     const startedAt = Date.now();
@@ -57,7 +58,7 @@ export function createProxyHandler({ resolver, balancer, forwarder, stats, outli
     for (let attempt = 1; ; attempt++) {
       const inRotation = outliers.available(instances);
       const untried = tried.size === 0 ? inRotation : inRotation.filter((i) => !tried.has(i.id));
-      const instance = balancer.pick(target.service, untried.length > 0 ? untried : inRotation);
+      const instance = balancer.pick(target.service, untried.length > 0 ? untried : inRotation, { headers: ctx.req.headers, clientAddress: fwd.clientAddress });
       tried.add(instance.id);
       // Set at each pick, so that a request that failed after retries counts them too.
       state.attempts = attempt;

@@ -17,7 +17,7 @@ const FORMAT_VERSION = 1;
 interface SnapshotFile {
   version: number;
   savedAt: string;
-  catalog: { index: string; services: string[] } | null;
+  catalog: { index: string; services: string[]; tags: Record<string, readonly string[]> } | null;
   services: Record<string, { index: string; instances: unknown[] }>;
 }
 
@@ -25,7 +25,10 @@ export function serializeTable(table: RouteTable): string {
   const snapshot: SnapshotFile = {
     version: FORMAT_VERSION,
     savedAt: new Date().toISOString(),
-    catalog: table.catalog === undefined ? null : { index: table.catalog.index, services: [...table.catalog.services].sort() },
+    catalog:
+      table.catalog === undefined
+        ? null
+        : { index: table.catalog.index, services: [...table.catalog.services].sort(), tags: Object.fromEntries(table.catalog.tags) },
     services: {},
   };
   for (const name of table.serviceNames()) {

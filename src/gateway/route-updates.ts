@@ -59,12 +59,14 @@ export class RouteUpdater {
   private applyOne(table: RouteTable, message: RouteMessage): RouteTable {
     if (message.type === "catalog") {
       debug("catalog index=%s services=%d", message.index, message.services.length);
-      return table.withCatalog(message.services, message.index);
+      return table.withCatalog(message.services, message.index, message.tags);
     }
     debug("change %s index=%s instances=%d [%s]", message.service, message.index, message.instances.length, describeInstances(message.instances));
-    const previous = table.get(message.service)?.instances ?? [];
+    const known = table.get(message.service);
+    const previous = known?.instances ?? [];
     const next = new Set(message.instances.map((i) => i.id));
-    this.stats.observe(next);
+    // The first list of a service names instances that were running before we asked: no warm-up for them.
+    this.stats.observe(next, { warmUpExempt: known === undefined });
     this.stats.forget(previous.filter((i) => !next.has(i.id)).map((i) => i.id));
     return table.withService(message.service, message.instances, message.index);
   }

@@ -13,7 +13,7 @@ export interface AccessLogEntry {
   method: string;
   /** The request path without its query string, which often carries tokens. */
   path: string;
-  /** The first path segment when it is a valid service name. */
+  /** The service the request was routed to (by its path, a prefix route or header routing), once known. */
   service: string | undefined;
   /** The instance that answered (the last one tried). */
   instance: string | undefined;

@@ -48,6 +48,7 @@ export function createObservability(config: GatewayConfig, { store, stats, super
         watcher: supervisor,
         services: config.services,
         registry: config.registry,
+        policy: { warmUpMs: config.warmUpMs, warningWeightPercent: config.warningWeightPercent },
       });
       return admin.port;
     },

@@ -4,7 +4,7 @@
  * The handler only sets fields; it knows nothing of who reads them.
  */
 export interface ProxyRequestState {
-  /** The service named by the first path segment, once it parsed as a service name. */
+  /** The service the request routes to (its path, a prefix route or header routing), once the router found it. */
   service?: string;
   /** The instance the request was sent to (after retries, the last one). */
   instance?: string;

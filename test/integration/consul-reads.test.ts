@@ -26,9 +26,10 @@ for (const cached of [true, false]) {
       backoffMaxMs: 1_000,
       consistency: cached ? "stale" : "default",
       cached,
+      includeWarning: false,
     });
     let latest: HealthEntry[] = [];
-    const watch = watcher.watchPassing("service-web", (entries) => (latest = entries), () => {});
+    const watch = watcher.watchHealth("service-web", (entries) => (latest = entries), () => {});
     try {
       await eventually(() => latest.length === 1, 10_000, "first answer");
       const id = `web-${cached ? "c" : "d"}`;

@@ -35,7 +35,7 @@ describe("the gateway and service-web as processes", () => {
     const gateway = startTs(GATEWAY, [], { env: { ...process.env, GATEWAY_ADMIN_PORT: "0", GATEWAY_BALANCER: "fastest" } });
     started.push(gateway);
     assert.equal(await gateway.exited, 2);
-    assert.match(gateway.output(), /invalid configuration: GATEWAY_BALANCER: expected one of random, round-robin, got "fastest"/);
+    assert.match(gateway.output(), /invalid configuration: GATEWAY_BALANCER: expected one of random, round-robin, weighted, least-request, hash, got "fastest"/);
   });
 
   test("an unknown flag is refused the same way", async () => {

@@ -63,8 +63,8 @@ describe("ZooKeeper: Registrator's layout and the watch handling", () => {
     assert.deepEqual(Object.fromEntries(answered), { "api-1": 5, "api-2": 5 });
     const instances = [...gateway.store.current.get("api")!.instances].sort((a, b) => a.port - b.port);
     const expected: Instance[] = [
-      { id: `127.0.0.1:${first.port}`, address: "127.0.0.1", port: first.port, tags: ["v1", "blue"], meta: { zone: "a" } },
-      { id: `127.0.0.1:${second.port}`, address: "127.0.0.1", port: second.port, tags: [], meta: {} },
+      { id: `127.0.0.1:${first.port}`, address: "127.0.0.1", port: first.port, tags: ["v1", "blue"], meta: { zone: "a" }, health: "passing" as const, weights: { passing: 1, warning: 1 } },
+      { id: `127.0.0.1:${second.port}`, address: "127.0.0.1", port: second.port, tags: [], meta: {}, health: "passing" as const, weights: { passing: 1, warning: 1 } },
     ].sort((a, b) => a.port - b.port);
     assert.deepEqual(instances, expected);
     assert.ok(gateway.store.current.catalog!.services.has("api"));

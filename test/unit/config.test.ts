@@ -44,7 +44,20 @@ const invalid: [Record<string, string>, string, RegExp][] = [
   [{ GATEWAY_PORT: "http" }, "GATEWAY_PORT", /integer from 0 to 65535/],
   [{ GATEWAY_PORT: "70000" }, "GATEWAY_PORT", /integer from 0 to 65535/],
   [{ GATEWAY_PORT: "-1" }, "GATEWAY_PORT", /integer/],
-  [{ GATEWAY_BALANCER: "fastest" }, "GATEWAY_BALANCER", /one of random, round-robin/],
+  [{ GATEWAY_BALANCER: "fastest" }, "GATEWAY_BALANCER", /one of random, round-robin, weighted, least-request, hash/],
+  [{ GATEWAY_SERVICE_BALANCERS: "web" }, "GATEWAY_SERVICE_BALANCERS", /service:balancer/],
+  [{ GATEWAY_SERVICE_BALANCERS: "web:fastest" }, "GATEWAY_SERVICE_BALANCERS", /one of random/],
+  [{ GATEWAY_SERVICE_BALANCERS: "a b:hash" }, "GATEWAY_SERVICE_BALANCERS", /not a service name/],
+  [{ GATEWAY_HASH_KEY: "query:x" }, "GATEWAY_HASH_KEY", /client-address, header:NAME or cookie:NAME/],
+  [{ GATEWAY_WARMUP_MS: "-1" }, "GATEWAY_WARMUP_MS", /0 to 3600000/],
+  [{ GATEWAY_HEALTH_STATES: "warning" }, "GATEWAY_HEALTH_STATES", /passing or passing,warning/],
+  [{ GATEWAY_HEALTH_STATES: "passing,critical" }, "GATEWAY_HEALTH_STATES", /passing or passing,warning/],
+  [{ GATEWAY_WARNING_WEIGHT_PERCENT: "0" }, "GATEWAY_WARNING_WEIGHT_PERCENT", /1 to 100/],
+  [{ GATEWAY_SERVICE_TAGS: "web" }, "GATEWAY_SERVICE_TAGS", /service:tag/],
+  [{ GATEWAY_SERVICE_TAGS: "web:" }, "GATEWAY_SERVICE_TAGS", /service:tag/],
+  [{ GATEWAY_TAG_HEADER: "x tag" }, "GATEWAY_TAG_HEADER", /header name/],
+  [{ GATEWAY_HEADER_ROUTE_PREFIX: "services" }, "GATEWAY_HEADER_ROUTE_PREFIX", /path such as \/services/],
+  [{ GATEWAY_HEADER_ROUTE_PREFIX: "/" }, "GATEWAY_HEADER_ROUTE_PREFIX", /path such as/],
   [{ CONSUL_HTTP_ADDR: "ftp://x:1" }, "CONSUL_HTTP_ADDR", /host:port/],
   [{ CONSUL_HTTP_ADDR: "x:1/v1/path" }, "CONSUL_HTTP_ADDR", /host:port/],
   [{ CONSUL_HTTP_ADDR: " , " }, "CONSUL_HTTP_ADDR", /at least one/],
@@ -66,6 +79,38 @@ for (const [env, setting, pattern] of invalid) {
     );
   });
 }
+
+test("traffic policy defaults: passing only, warm-up 30 s, X-Gateway-Tag, /services, hash by client address", () => {
+  const config = loadConfig({});
+  assert.deepEqual(config.healthStates, ["passing"]);
+  assert.equal(config.warmUpMs, 30_000);
+  assert.equal(config.warningWeightPercent, 10);
+  assert.equal(config.tagHeader, "x-gateway-tag");
+  assert.equal(config.headerRoutePrefix, "/services");
+  assert.deepEqual(config.hashKey, { source: "client-address" });
+  assert.equal(config.serviceBalancers.size, 0);
+  assert.equal(config.serviceTags.size, 0);
+});
+
+test("traffic policy settings are parsed", () => {
+  const config = loadConfig({
+    GATEWAY_SERVICE_BALANCERS: "service-web:weighted, api:hash",
+    GATEWAY_HASH_KEY: "cookie:session",
+    GATEWAY_WARMUP_MS: "0",
+    GATEWAY_HEALTH_STATES: "warning,passing",
+    GATEWAY_SERVICE_TAGS: "service-web:v2,canary; api:prod ;service-web:v2",
+    GATEWAY_TAG_HEADER: "",
+    GATEWAY_HEADER_ROUTE_PREFIX: "/by-header/",
+  });
+  assert.deepEqual([...config.serviceBalancers], [["service-web", "weighted"], ["api", "hash"]]);
+  assert.deepEqual(config.hashKey, { source: "cookie", name: "session" });
+  assert.equal(config.warmUpMs, 0);
+  assert.deepEqual(config.healthStates, ["passing", "warning"]);
+  assert.deepEqual([...config.serviceTags], [["service-web", ["canary", "v2"]], ["api", ["prod"]]]);
+  assert.equal(config.tagHeader, undefined);
+  assert.equal(config.headerRoutePrefix, "/by-header");
+  assert.equal(loadConfig({ GATEWAY_HEADER_ROUTE_PREFIX: "" }).headerRoutePrefix, undefined);
+});
 
 test("an unknown flag is refused with the list of accepted ones", () => {
   assert.throws(() => loadConfig({}, ["--prot=1"]), /--prot: unknown option; accepted: .*--port/);

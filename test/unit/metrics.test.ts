@@ -5,8 +5,9 @@ import { RouteEvents } from "../../src/observability/route-events.js";
 import { RouteStore } from "../../src/routing/route-store.js";
 import { RouteTable } from "../../src/routing/route-table.js";
 import type { Instance } from "../../src/routing/instance.js";
+import { instance } from "../support/instances.js";
 
-const web = (id: string): Instance => ({ id, address: "10.0.0.1", port: 80, tags: [], meta: {} });
+const web = (id: string): Instance => instance(id, { address: "10.0.0.1", port: 80 });
 
 function setup(restarts = 0) {
   const store = new RouteStore();

@@ -4,7 +4,7 @@ import { InstanceStatsRegistry } from "../../src/routing/instance-stats.js";
 import { OutlierDetector } from "../../src/routing/outlier-detector.js";
 import type { Instance } from "../../src/routing/instance.js";
 
-const instance = (id: string): Instance => ({ id, address: "127.0.0.1", port: 1, tags: [], meta: {} });
+import { instance } from "../support/instances.js";
 const [a, b] = [instance("a"), instance("b")];
 
 function setup(consecutiveFailures = 3) {

@@ -15,11 +15,12 @@ import type { ProxyRequestState } from "../../src/observability/request-state.js
 import { RouteEvents } from "../../src/observability/route-events.js";
 import { RouteStore } from "../../src/routing/route-store.js";
 import { RouteTable } from "../../src/routing/route-table.js";
+import { instance } from "../support/instances.js";
 
 test("the observer reads what the proxy handler leaves in ctx.state: the retry loop's attempts become retries", async () => {
   const dir = mkdtempSync(join(tmpdir(), "kcg-observer-"));
   const store = new RouteStore();
-  store.swap(RouteTable.EMPTY.withService("web", [{ id: "web-2", address: "127.0.0.1", port: 1, tags: [], meta: {} }], "1"));
+  store.swap(RouteTable.EMPTY.withService("web", [instance("web-2")], "1"));
   const metrics = new GatewayMetrics({ store, events: new RouteEvents(), watcherRestarts: () => 0 });
   const accessLog = openAccessLog({ kind: "file", path: join(dir, "access.log") })!;
   const app = new Koa();

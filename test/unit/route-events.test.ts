@@ -5,8 +5,9 @@ import { RouteTable } from "../../src/routing/route-table.js";
 import type { Instance } from "../../src/routing/instance.js";
 import type { WatcherMessage } from "../../src/discovery/messages.js";
 import type { RouteChange } from "../../src/admin/view-types.js";
+import { instance } from "../support/instances.js";
 
-const web = (id: string, port = 80, tags: string[] = []): Instance => ({ id, address: "10.0.0.1", port, tags, meta: {} });
+const web = (id: string, port = 80, tags: string[] = []): Instance => instance(id, { address: "10.0.0.1", port, tags });
 
 /** Applies a message the way route-updates.ts does and tells the events, as gateway.ts does. */
 function apply(events: RouteEvents, table: RouteTable, message: WatcherMessage): RouteTable {
@@ -38,8 +39,8 @@ test("a service update becomes a notification naming what joined and left, and i
 
 test("catalog changes and registry errors are notifications too; errors are counted by kind of watch", () => {
   const events = new RouteEvents();
-  let table = apply(events, RouteTable.EMPTY, { type: "catalog", index: "3", services: ["consul", "web"] });
-  table = apply(events, table, { type: "catalog", index: "4", services: ["api", "consul"] });
+  let table = apply(events, RouteTable.EMPTY, { type: "catalog", index: "3", services: ["consul", "web"], tags: {} });
+  table = apply(events, table, { type: "catalog", index: "4", services: ["api", "consul"], tags: {} });
   apply(events, table, { type: "watch-error", service: null, message: "connect ECONNREFUSED" });
   apply(events, table, { type: "watch-error", service: "web", message: "socket hang up" });
   assert.deepEqual(events.recent().map((c) => c.summary), [

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { loadSnapshot, SnapshotWriter } from "../../src/gateway/route-snapshot.js";
 import { RouteTable } from "../../src/routing/route-table.js";
 
-const table = RouteTable.EMPTY.withCatalog(["web", "api"], "7").withService("web", [{ id: "w1", address: "10.0.0.1", port: 80, tags: ["v1"], meta: { a: "b" } }], "6");
+const table = RouteTable.EMPTY.withCatalog(["web", "api"], "7", { web: ["urlprefix-/w"] }).withService("web", [{ id: "w1", address: "10.0.0.1", port: 80, tags: ["v1"], meta: { a: "b" }, health: "passing", weights: { passing: 1, warning: 1 } }], "6");
 
 function folder(): string {
   return mkdtempSync(join(tmpdir(), "kcg-snapshot-"));
@@ -23,8 +23,8 @@ test("a saved table loads back as the same catalog and services", async () => {
   const messages = await loadSnapshot(file, (m) => warnings.push(m));
   assert.deepEqual(warnings, []);
   assert.deepEqual(messages, [
-    { type: "catalog", index: "7", services: ["api", "web"] },
-    { type: "service", service: "web", index: "6", instances: [{ id: "w1", address: "10.0.0.1", port: 80, tags: ["v1"], meta: { a: "b" } }] },
+    { type: "catalog", index: "7", services: ["api", "web"], tags: { web: ["urlprefix-/w"] } },
+    { type: "service", service: "web", index: "6", instances: [{ id: "w1", address: "10.0.0.1", port: 80, tags: ["v1"], meta: { a: "b" }, health: "passing", weights: { passing: 1, warning: 1 } }] },
   ]);
 });
 

@@ -4,9 +4,7 @@ import { RouteUpdater } from "../../src/gateway/route-updates.js";
 import { InstanceStatsRegistry } from "../../src/routing/instance-stats.js";
 import { RouteStore } from "../../src/routing/route-store.js";
 import type { RouteTable } from "../../src/routing/route-table.js";
-import type { Instance } from "../../src/routing/instance.js";
-
-const instance = (id: string): Instance => ({ id, address: "127.0.0.1", port: 1, tags: [], meta: {} });
+import { instance } from "../support/instances.js";
 
 function setup(coalesceMs: number) {
   const store = new RouteStore();
@@ -19,7 +17,7 @@ test("a burst within the window becomes one swap holding the latest list of each
   const { store, swaps, updater } = setup(30);
   for (let i = 1; i <= 5; i++) updater.apply({ type: "service", service: "web", index: String(i), instances: [instance(`w${i}`)] });
   updater.apply({ type: "service", service: "api", index: "9", instances: [instance("a1")] });
-  updater.apply({ type: "catalog", index: "9", services: ["web", "api"] });
+  updater.apply({ type: "catalog", index: "9", services: ["web", "api"], tags: {} });
   assert.equal(swaps.length, 0, "nothing applied before the window ends");
   await new Promise((resolve) => setTimeout(resolve, 80));
   assert.equal(swaps.length, 1);
@@ -42,4 +40,31 @@ test("a watch error changes nothing: the last known routes stay", () => {
   updater.apply({ type: "watch-error", service: "web", message: "connect ECONNREFUSED" });
   assert.equal(swaps.length, 1);
   assert.deepEqual(store.current.get("web")!.instances.map((i) => i.id), ["w"]);
+});
+
+test("a service's first list marks its instances warm-up exempt; instances that arrive later are not", () => {
+  let now = 1000;
+  const stats = new InstanceStatsRegistry(() => now);
+  const updater = new RouteUpdater(new RouteStore(), stats, 0);
+  updater.apply({ type: "service", service: "web", index: "1", instances: [instance("a"), instance("b")] });
+  now = 2000;
+  updater.apply({ type: "service", service: "web", index: "2", instances: [instance("a"), instance("b"), instance("c")] });
+  assert.equal(stats.get("a").warmUpExempt, true);
+  assert.equal(stats.get("a").firstSeenAt, 1000);
+  assert.equal(stats.get("c").warmUpExempt, false);
+  assert.equal(stats.get("c").firstSeenAt, 2000);
+});
+
+test("a service whose first list is empty warms up its first instances: they are new, not merely new to us", () => {
+  const stats = new InstanceStatsRegistry();
+  const updater = new RouteUpdater(new RouteStore(), stats, 0);
+  updater.apply({ type: "service", service: "web", index: "1", instances: [] });
+  updater.apply({ type: "service", service: "web", index: "2", instances: [instance("a")] });
+  assert.equal(stats.get("a").warmUpExempt, false);
+});
+
+test("a catalog message carries the services' tags into the table", () => {
+  const store = new RouteStore();
+  new RouteUpdater(store, new InstanceStatsRegistry(), 0).apply({ type: "catalog", index: "4", services: ["web"], tags: { web: ["urlprefix-/w"] } });
+  assert.deepEqual(store.current.catalog!.tags.get("web"), ["urlprefix-/w"]);
 });

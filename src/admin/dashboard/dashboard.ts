@@ -37,12 +37,15 @@ function instanceRow(instance: InstanceView, isNew: boolean): HTMLTableRowElemen
   const row = el("tr", undefined, [isNew ? "new" : "", ejected ? "ejected" : ""].join(" ").trim() || undefined);
   row.dataset.instance = instance.id;
   const id = el("td", instance.id);
-  if (ejected) {
-    // Passive health took it out of rotation after failed connections.
-    const badge = el("span", "ejected", "ejected-badge");
-    badge.title = `out of rotation until ${ejectedUntil === null ? "?" : clock(ejectedUntil)} (ejection ${ejections} in a row)`;
-    id.append(" ", badge);
-  }
+  const badge = (text: string, className: string, title: string): void => {
+    const node = el("span", text, `badge-small ${className}`);
+    node.title = title;
+    id.append(" ", node);
+  };
+  // Passive health took it out of rotation after failed connections.
+  if (ejected) badge("ejected", "ejected-badge", `out of rotation until ${ejectedUntil === null ? "?" : clock(ejectedUntil)} (ejection ${ejections} in a row)`);
+  if (instance.health === "warning") badge("warning", "warning-badge", `a check warns: weight ${instance.weight} of ${instance.registeredWeight}`);
+  if (instance.warmUp < 1) badge(`warming up ${Math.round(instance.warmUp * 100)}%`, "warm-up-badge", "a new instance: its share of traffic grows over the warm-up window");
   row.append(id, el("td", `${instance.address}:${instance.port}`));
   const tags = el("td");
   for (const tag of instance.tags) tags.append(el("span", tag, "tag"));

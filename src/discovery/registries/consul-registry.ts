@@ -6,7 +6,7 @@
 import { ConsulRegistrar, ConsulWatcher, type ConsulWatcherOptions, type WatchHandle } from "../consul-adapter.js";
 import { toInstances } from "../health-entries.js";
 import type { Instance } from "../../routing/instance.js";
-import { hasTags, type RegistryListener, type ServiceRegistration, type ServiceRegistry } from "./registry.js";
+import { hasTags, type CatalogServices, type RegistryListener, type ServiceRegistration, type ServiceRegistry } from "./registry.js";
 
 export class ConsulRegistry implements ServiceRegistry {
   private readonly watcher: ConsulWatcher;
@@ -27,7 +27,11 @@ export class ConsulRegistry implements ServiceRegistry {
     if (this.watches.has(service)) return;
     this.watches.set(
       service,
-      this.watcher.watchPassing(service, (entries, index) => listener.change(toInstances(entries), index), (err) => listener.error(err)),
+      this.watcher.watchHealth(
+        service,
+        (entries, index) => listener.change(toInstances(entries, { includeWarning: this.options.includeWarning }), index),
+        (err) => listener.error(err),
+      ),
     );
   }
 
@@ -36,8 +40,8 @@ export class ConsulRegistry implements ServiceRegistry {
     this.watches.delete(service);
   }
 
-  subscribeCatalog(listener: RegistryListener<string[]>): void {
-    this.catalog ??= this.watcher.watchCatalog((services, index) => listener.change(Object.keys(services), index), (err) => listener.error(err));
+  subscribeCatalog(listener: RegistryListener<CatalogServices>): void {
+    this.catalog ??= this.watcher.watchCatalog((services, index) => listener.change(services, index), (err) => listener.error(err));
   }
 
   async register(registration: ServiceRegistration): Promise<void> {

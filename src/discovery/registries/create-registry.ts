@@ -24,6 +24,7 @@ export function registryConfig(settings: RegistrySettings): RegistryConfig {
           backoffMaxMs: settings.watcherRestartMaxMs,
           consistency: settings.consulConsistency,
           cached: settings.consulCached,
+          includeWarning: settings.healthStates.includes("warning"),
         },
       };
     case "zookeeper":

@@ -37,6 +37,9 @@ export interface ServiceRegistration {
   check?: { http: string; interval: string; timeout: string; deregisterCriticalServiceAfter: string };
 }
 
+/** Service name → its tags. */
+export type CatalogServices = Readonly<Record<string, readonly string[]>>;
+
 export interface ServiceRegistry {
   /** The instances of `service` that may take traffic now, those carrying every one of `tags` (a one-off read). */
   find(service: string, tags?: readonly string[]): Promise<Instance[]>;
@@ -44,8 +47,11 @@ export interface ServiceRegistry {
   subscribe(service: string, listener: RegistryListener<Instance[]>): void;
   /** Stops the watch of `service`; its listener hears nothing more. */
   unsubscribe(service: string): void;
-  /** Watches the names of the services the registry knows (the gateway answers 404 for others). Once. */
-  subscribeCatalog(listener: RegistryListener<string[]>): void;
+  /**
+   * Watches the services the registry knows (the gateway answers 404 for others), each with its tags
+   * (the union over its instances; prefix routes come from them; [] where the registry has none). Once.
+   */
+  subscribeCatalog(listener: RegistryListener<CatalogServices>): void;
   register(registration: ServiceRegistration): Promise<void>;
   /** Removes what `register` made for the same registration. */
   deregister(registration: ServiceRegistration): Promise<void>;

@@ -64,7 +64,8 @@ export function parseInstanceNode(name: string, data: Buffer | undefined): { ins
     return { skipped: `node name ${JSON.stringify(name)} is not host:port` };
   }
   const { tags, meta } = parseBody(data);
-  return { instance: { id: name, address, port, tags, meta } };
+  // A node exists while its instance's session lives: that is ZooKeeper's whole health signal.
+  return { instance: { id: name, address, port, tags, meta, health: "passing", weights: { passing: 1, warning: 1 } } };
 }
 
 /** Tags and Attrs from a Registrator body; an empty, non-JSON or partial body gives none (the node still counts). */

@@ -17,7 +17,7 @@
 import createDebug from "debug";
 import { isValidServiceName } from "../messages.js";
 import type { Instance } from "../../routing/instance.js";
-import { hasTags, type RegistryListener, type ServiceRegistration, type ServiceRegistry } from "./registry.js";
+import { hasTags, type CatalogServices, type RegistryListener, type ServiceRegistration, type ServiceRegistry } from "./registry.js";
 import { WatchedRead, type ReadResult } from "./watched-read.js";
 import { isNoNode, isNodeExists, isNotEmpty, ZooKeeperSession, zxidString, type ZooKeeperWatcher } from "./zookeeper-adapter.js";
 import { instancePath, parseInstanceNode, registrationBody, SERVICES_PATH, servicePath } from "./zookeeper-layout.js";
@@ -72,9 +72,11 @@ export class ZooKeeperRegistry implements ServiceRegistry {
     this.services.delete(service);
   }
 
-  subscribeCatalog(listener: RegistryListener<string[]>): void {
+  subscribeCatalog(listener: RegistryListener<CatalogServices>): void {
     if (this.catalog !== undefined) return;
-    this.catalog = new WatchedRead(() => this.readCatalog(), listener, this.options.backoffMaxMs);
+    // The catalog is the children of /services: no tags there (they live in each instance's node), so no prefix routes.
+    const names: RegistryListener<string[]> = { change: (services, index) => listener.change(Object.fromEntries(services.map((name) => [name, []])), index), error: (err) => listener.error(err) };
+    this.catalog = new WatchedRead(() => this.readCatalog(), names, this.options.backoffMaxMs);
     this.catalog.refresh();
   }
 
