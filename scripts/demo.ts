@@ -11,8 +11,9 @@
  * them in turn (the part Registrator plays in Docker), and the gateway given
  * all three addresses.
  *
- * Flags: --gateway-port N (3000), --consul-port N (8500, the first server's),
- * --instances N (3), --cluster, --registry consul|zookeeper, --zookeeper-port N (2181).
+ * Flags: --gateway-port N (3000), --admin-port N (9901), --consul-port N (8500,
+ * the first server's), --instances N (3), --cluster, --registry consul|zookeeper,
+ * --zookeeper-port N (2181).
  */
 import { parseArgs } from "node:util";
 import { ConsulAgent } from "../test/support/consul.js";
@@ -23,6 +24,7 @@ import { ZooKeeperServer } from "../test/support/zookeeper.js";
 const { values } = parseArgs({
   options: {
     "gateway-port": { type: "string", default: "3000" },
+    "admin-port": { type: "string", default: "9901" },
     "consul-port": { type: "string", default: "8500" },
     instances: { type: "string", default: "3" },
     cluster: { type: "boolean", default: false },
@@ -93,6 +95,7 @@ try {
       DEBUG: process.env.DEBUG ?? "gateway:routes,gateway:supervisor",
       ...registryEnv("all"),
       GATEWAY_PORT: String(gatewayPort),
+      GATEWAY_ADMIN_PORT: values["admin-port"],
       GATEWAY_SERVICES: "service-web",
     },
   });
@@ -102,6 +105,7 @@ try {
   console.log(`
 demo: ready. ${zookeeper ? `ZooKeeper at ${zookeeper.connect}` : `Consul UI: ${servers[0]!.url}/ui`}   pids: ${zookeeper ? `zookeeper ${zookeeper.pid}` : `consul ${servers.map((s) => s.pid).join(" ")}`}, ${children.map((c) => c.child.pid).join(" ")}
 demo: try   curl localhost:${gatewayPort}/service-web/getRemoteIp
+demo: dashboard http://127.0.0.1:${values["admin-port"]}/   route table: npm run routes -- --admin http://127.0.0.1:${values["admin-port"]}
 demo: Ctrl-C stops everything.
 `);
 } catch (err) {

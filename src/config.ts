@@ -9,6 +9,7 @@ import { HASH_KEY_FORM, parseHashKey, type HashKey } from "./routing/balancers/h
 import type { HealthState } from "./routing/instance.js";
 import { isPlainPath } from "./proxy/target.js";
 import { isValidServiceName } from "./discovery/messages.js";
+import type { AccessLogTarget } from "./observability/access-log.js";
 import { REGISTRY_KINDS, type RegistryKind } from "./discovery/registries/registry-kind.js";
 
 export const CONSISTENCY_MODES = ["default", "stale", "consistent"] as const;
@@ -59,6 +60,9 @@ export interface GatewayConfig {
   readonly coalesceMs: number;
   readonly consulConsistency: ConsistencyMode;
   readonly consulCached: boolean;
+  readonly adminHost: string;
+  readonly adminPort: number;
+  readonly accessLog: AccessLogTarget;
 }
 
 export class ConfigError extends Error {
@@ -103,6 +107,20 @@ function list(raw: string): string[] {
     .filter((item) => item.length > 0);
 }
 
+function hostName(raw: string, env: string): string {
+  if (!/^[A-Za-z0-9.:-]+$/.test(raw)) throw new ConfigError(env, `expected an IP address or host name, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+/** `off`, `stdout`, or anything else as the path of a file to append to. */
+function accessLogTarget(raw: string, env: string): AccessLogTarget {
+  const value = raw.trim();
+  if (value === "off") return { kind: "off" };
+  if (value === "stdout") return { kind: "stdout" };
+  if (value === "") throw new ConfigError(env, "expected off, stdout or a file path, got an empty value");
+  return { kind: "file", path: value };
+}
+
 function serviceName(name: string, env: string): string {
   if (!isValidServiceName(name)) throw new ConfigError(env, `${JSON.stringify(name)} is not a service name (letters, digits, '-', '_', '.')`);
   return name;
@@ -137,11 +155,7 @@ function zookeeperServer(raw: string, env: string): string {
 const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   host: {
     key: "host", env: "GATEWAY_HOST", form: "an IP address or host name", default: "0.0.0.0",
-    doc: "Address the proxy listens on.",
-    parse: (raw, env) => {
-      if (!/^[A-Za-z0-9.:-]+$/.test(raw)) throw new ConfigError(env, `expected an IP address or host name, got ${JSON.stringify(raw)}`);
-      return raw;
-    },
+    doc: "Address the proxy listens on.", parse: hostName,
   },
   port: {
     key: "port", env: "GATEWAY_PORT", form: "0-65535", default: "3000",
@@ -351,6 +365,18 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   coalesceMs: {
     key: "coalesceMs", env: "GATEWAY_COALESCE_MS", form: "0-10000", default: "20",
     doc: "Route changes arriving within this window are applied in one table swap (0: each at once).", parse: integer(0, 10_000),
+  },
+  adminHost: {
+    key: "adminHost", env: "GATEWAY_ADMIN_HOST", form: "an IP address or host name", default: "127.0.0.1",
+    doc: "Address of the admin API, dashboard and metrics; loopback only unless changed, since they are not authenticated.", parse: hostName,
+  },
+  adminPort: {
+    key: "adminPort", env: "GATEWAY_ADMIN_PORT", form: "0-65535", default: "9901",
+    doc: "Port of the admin API (`/health`, `/ready`, `/routes`, `/metrics`) and the dashboard (`/`); 0 picks a free one.", parse: integer(0, 65535),
+  },
+  accessLog: {
+    key: "accessLog", env: "GATEWAY_ACCESS_LOG", form: "off, stdout or a file path", default: "off",
+    doc: "Where the access log goes: one JSON line per request, appended to the file when a path is given.", parse: accessLogTarget,
   },
 };
 

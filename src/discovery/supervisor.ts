@@ -51,6 +51,11 @@ export class WatcherSupervisor {
     return this.child?.pid;
   }
 
+  /** The child is alive and its IPC channel open (readiness asks this). */
+  get running(): boolean {
+    return this.child?.connected === true;
+  }
+
   start(): void {
     this.spawn();
   }

@@ -1,4 +1,4 @@
-import Koa from "koa";
+import Koa, { type Middleware } from "koa";
 import Router from "@koa/router";
 import { errorMiddleware } from "./error-middleware.js";
 import { createProxyHandler, type ProxyHandlerDeps } from "./proxy-handler.js";
@@ -8,12 +8,14 @@ export interface GatewayAppDeps extends ProxyHandlerDeps {
   limits: RequestLimits;
   /** True once shutdown began: responses then close their connection so clients reconnect elsewhere. */
   draining: () => boolean;
+  /** Sees every request first and last (request id, metrics, access log); reads what the handler leaves in ctx.state. */
+  observe?: Middleware;
 }
 
 /**
- * The Koa app: errors → router → proxy. The router dispatches only; the
- * target (service, upstream path, tags) comes from the raw URL and headers
- * (RequestRouter) so encodings survive.
+ * The Koa app: observe → errors → limits → router → proxy. The router
+ * dispatches only; the target (service, upstream path, tags) comes from the
+ * raw URL and headers (RequestRouter) so encodings survive.
  * Once the instance answers, Koa steps aside (ctx.respond = false) and the
  * forwarder streams the response itself.
  */
@@ -24,6 +26,8 @@ export function createGatewayApp(deps: GatewayAppDeps): Koa {
   const router = new Router();
   // Every path: "/" too, which a urlprefix-/ route may claim (RequestRouter answers ROUTE_NOT_FOUND otherwise).
   router.all("{/*path}", createProxyHandler(deps));
+  // First, so that it also sees the answers of errorMiddleware and requestLimits.
+  if (deps.observe) app.use(deps.observe);
   app.use(errorMiddleware);
   app.use(async (ctx, next) => {
     if (deps.draining()) ctx.res.setHeader("Connection", "close");

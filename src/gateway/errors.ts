@@ -18,6 +18,7 @@ export type GatewayErrorCode =
   | "UPSTREAM_UNREACHABLE"
   | "UPSTREAM_TIMEOUT"
   | "UPSTREAM_ERROR"
+  | "TOO_MANY_STREAMS"
   | "INTERNAL_ERROR";
 
 const STATUS_BY_CODE: Readonly<Record<GatewayErrorCode, number>> = {
@@ -35,6 +36,7 @@ const STATUS_BY_CODE: Readonly<Record<GatewayErrorCode, number>> = {
   UPSTREAM_UNREACHABLE: 502,
   UPSTREAM_TIMEOUT: 504,
   UPSTREAM_ERROR: 502,
+  TOO_MANY_STREAMS: 503,
   INTERNAL_ERROR: 500,
 };
 

@@ -2,7 +2,8 @@
  * One gateway process: the route store fed by the supervised watcher child,
  * and the Koa app on an HTTP server. `startGateway` returns once listening;
  * `close` drains it: no new connections, requests in flight finish (within
- * the grace period), then the watcher child is stopped.
+ * the grace period), then the watcher child is stopped. Beside the proxy, the
+ * admin server (API, dashboard, /metrics) listens on a port of its own.
  */
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
@@ -16,6 +17,8 @@ import { ServiceBalancers } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import { OutlierDetector } from "../routing/outlier-detector.js";
 import { RouteStore } from "../routing/route-store.js";
+import { createObservability } from "../observability/observability.js";
+import { RouteEvents } from "../observability/route-events.js";
 import { TrafficWeights } from "../routing/traffic-weights.js";
 import { createGatewayApp } from "./app.js";
 import { answerClientError } from "./client-errors.js";
@@ -28,6 +31,8 @@ const debug = createDebug("gateway:server");
 
 export interface Gateway {
   readonly port: number;
+  /** The admin API and dashboard's port (GATEWAY_ADMIN_PORT). */
+  readonly adminPort: number;
   readonly store: RouteStore;
   readonly stats: InstanceStatsRegistry;
   readonly supervisor: WatcherSupervisor;
@@ -39,7 +44,11 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const store = new RouteStore();
   const stats = new InstanceStatsRegistry();
   const snapshot = config.snapshotFile === undefined ? undefined : new SnapshotWriter(config.snapshotFile);
-  const updater = new RouteUpdater(store, stats, config.coalesceMs, (table) => snapshot?.schedule(table));
+  const events = new RouteEvents({ registry: config.registry });
+  const updater = new RouteUpdater(store, stats, config.coalesceMs, (table) => {
+    snapshot?.schedule(table);
+    events.tableSwapped(table);
+  });
   if (config.snapshotFile !== undefined) {
     // Routes from the last run serve until Consul answers (fail static across restarts).
     const saved = await loadSnapshot(config.snapshotFile, (message) => console.warn(`koa-consul-gateway: ${message}`));
@@ -49,7 +58,10 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const supervisor = new WatcherSupervisor({
     registry: registryConfig(config),
     restartMaxMs: config.watcherRestartMaxMs,
-    onMessage: (message) => updater.apply(message),
+    onMessage: (message) => {
+      if (message.type === "watch-error") events.watchError(message);
+      updater.apply(message);
+    },
   });
   supervisor.start();
   // The snapshot's services too: the watcher replaces their saved lists once Consul answers.
@@ -62,6 +74,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     baseEjectionMs: config.outlierEjectionMs,
     maxEjectionMs: config.outlierMaxEjectionMs,
   });
+  const observability = createObservability(config, { store, stats, supervisor, events });
   let draining = false;
   const requestRouter = new RequestRouter(store, () => resolver.catalog(), config);
   const weights = new TrafficWeights(stats, config);
@@ -81,6 +94,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     preserveHost: config.preserveHost,
     limits: { maxUrlLength: config.maxUrlLength, maxHeaderCount: config.maxHeaderCount, maxBodyBytes: config.maxBodyBytes },
     draining: () => draining,
+    observe: observability.middleware,
   });
 
   const server = createServer(
@@ -97,10 +111,15 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   server.maxHeadersCount = config.maxHeaderCount + 1;
   server.on("clientError", answerClientError);
   server.listen(config.port, config.host);
+  let adminPort: number;
   try {
     await once(server, "listening");
+    adminPort = await observability.listen();
   } catch (err) {
-    await supervisor.stop();
+    // Either port may be the one in use: whatever did start is stopped again.
+    if (server.listening) await new Promise((resolve) => server.close(resolve));
+    await Promise.all([supervisor.stop(), observability.close()]);
+    updater.stop();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
@@ -122,13 +141,15 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
     server.closeAllConnections();
     await Promise.all([closed, supervisor.stop()]);
     updater.stop();
+    // After the proxy server: the last requests still get their access log lines.
     await snapshot?.flush();
-    await forwarder.close();
+    await Promise.all([forwarder.close(), observability.close()]);
     debug("closed");
   }
 
   return {
     port,
+    adminPort,
     store,
     stats,
     supervisor,

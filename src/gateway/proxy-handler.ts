@@ -9,6 +9,7 @@ import type { Balancer } from "../routing/balancers/index.js";
 import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { OutlierDetector } from "../routing/outlier-detector.js";
 import type { Forwarder } from "../proxy/forwarder.js";
+import type { ProxyRequestState } from "../observability/request-state.js";
 import { LazyBody } from "../proxy/lazy-body.js";
 import { classifyFailure, isRetryable } from "../proxy/retry-policy.js";
 import { GatewayError } from "./errors.js";
@@ -45,6 +46,9 @@ function hasBody(ctx: Context): boolean {
 export function createProxyHandler({ requestRouter, resolver, balancer, forwarder, stats, outliers, retry, maxBodyBytes, preserveHost }: ProxyHandlerDeps) {
   return async function proxy(ctx: Context): Promise<void> {
     const target = await requestRouter.route(ctx.req);
+    // For the request observer (metrics, access log): set here, read once the request is done.
+    const state = ctx.state as ProxyRequestState;
+    state.service = target.service;
     const instances = await resolver.resolve(target.service, target.tags);
     const withBody = hasBody(ctx);
     const fwd = { clientAddress: ctx.req.socket.remoteAddress ?? "unknown", proto: "http" as const, host: ctx.req.headers.host, preserveHost };
@@ -56,6 +60,10 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
       const untried = tried.size === 0 ? inRotation : inRotation.filter((i) => !tried.has(i.id));
       const instance = balancer.pick(target.service, untried.length > 0 ? untried : inRotation, { headers: ctx.req.headers, clientAddress: fwd.clientAddress });
       tried.add(instance.id);
+      // Set at each pick, so that a request that failed after retries counts them too.
+      state.attempts = attempt;
+      state.instance = instance.id;
+      state.upstreamStartedAt ??= performance.now();
       const body = withBody ? new LazyBody(ctx.req, maxBodyBytes) : null;
       const instanceStats = stats.get(instance.id);
       instanceStats.requests += 1;
@@ -63,8 +71,8 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
       try {
         const upstream = await forwarder.send(ctx.req, ctx.res, body, instance, target.upstreamPath, target.service, fwd);
         outliers.onConnected(instance);
-        ctx.state.attempts = attempt;
         ctx.respond = false;
+        if (upstream.statusCode >= 500) instanceStats.serverErrors += 1;
         await forwarder.relay(upstream, ctx.res);
         return;
       } catch (err) {
@@ -74,7 +82,7 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
         }
         instanceStats.failures += 1;
         const kind = classifyFailure((err as Error).cause ?? err);
-        if (kind === "connect") outliers.onConnectFailure(instance);
+        if (kind === "connect" && outliers.onConnectFailure(instance)) state.ejections = (state.ejections ?? 0) + 1;
         const retryable =
           isRetryable(kind, ctx.method, body?.started ?? false) &&
           attempt < retry.maxAttempts &&

@@ -18,6 +18,8 @@ export interface InstanceStats {
   requests: number;
   /** Requests that ended in a gateway error (5xx produced by the gateway, not by the instance). */
   failures: number;
+  /** Responses with status 500-599 that the instance itself sent (the dashboard's error rate counts both). */
+  serverErrors: number;
   /** Passive health (outlier-detector.ts). */
   outlier: {
     /** Connection failures in a row, reset by any successful connection. */
@@ -64,7 +66,7 @@ export class InstanceStatsRegistry {
   }
 
   private create(id: string, warmUpExempt: boolean): InstanceStats {
-    const stats: InstanceStats = { id, firstSeenAt: this.now(), warmUpExempt, inFlight: 0, requests: 0, failures: 0, currentWeight: 0, outlier: { consecutiveFailures: 0, ejectedUntil: 0, ejections: 0 } };
+    const stats: InstanceStats = { id, firstSeenAt: this.now(), warmUpExempt, inFlight: 0, requests: 0, failures: 0, serverErrors: 0, currentWeight: 0, outlier: { consecutiveFailures: 0, ejectedUntil: 0, ejections: 0 } };
     this.byId.set(id, stats);
     return stats;
   }

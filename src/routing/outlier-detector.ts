@@ -42,17 +42,19 @@ export class OutlierDetector {
     return healthy.length > 0 ? healthy : instances;
   }
 
-  onConnectFailure(instance: Instance): void {
-    if (this.options.consecutiveFailures === 0) return;
+  /** Records a failed connection; returns true when it ejected the instance. */
+  onConnectFailure(instance: Instance): boolean {
+    if (this.options.consecutiveFailures === 0) return false;
     const outlier = this.stats.get(instance.id).outlier;
     outlier.consecutiveFailures += 1;
     const onProbation = outlier.ejections > 0;
-    if (outlier.consecutiveFailures < this.options.consecutiveFailures && !onProbation) return;
+    if (outlier.consecutiveFailures < this.options.consecutiveFailures && !onProbation) return false;
     outlier.ejections += 1;
     outlier.consecutiveFailures = 0;
     const ms = Math.min(this.options.baseEjectionMs * outlier.ejections, this.options.maxEjectionMs);
     outlier.ejectedUntil = this.now() + ms;
     debug("ejected %s (%s:%d) for %d ms after failed connections (ejection %d)", instance.id, instance.address, instance.port, ms, outlier.ejections);
+    return true;
   }
 
   onConnected(instance: Instance): void {

@@ -55,6 +55,7 @@ describe("fault injection under steady load", () => {
         CONSUL_HTTP_ADDR: consul.address,
         GATEWAY_HOST: "127.0.0.1",
         GATEWAY_PORT: String(port),
+        GATEWAY_ADMIN_PORT: "0",
         GATEWAY_SERVICES: "service-web",
         GATEWAY_SNAPSHOT_FILE: snapshotFile,
         GATEWAY_WATCHER_RESTART_MAX_MS: "1000",

@@ -5,12 +5,14 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import superagent from "superagent";
 import { loadRegistrySettings } from "../../src/config.js";
 import { createRegistry, registryConfig } from "../../src/discovery/registries/create-registry.js";
 import { startBackend, type Backend } from "../support/backends.js";
 import { captureDebug, countHits, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { REGISTRY_HARNESSES, type RegistryHarness } from "../support/registries.js";
 import { eventually } from "../support/wait.js";
+import type { ServiceView } from "../../src/admin/view-types.js";
 
 interface Context {
   registry: RegistryHarness;
@@ -35,6 +37,10 @@ const CASES: [string, (ctx: Context) => Promise<void>][] = [
     async (ctx) => {
       const counts = await countHits(ctx.gateway.url, 30);
       assert.deepEqual(Object.fromEntries(counts), { "web-1": 10, "web-2": 10, "web-3": 10 });
+      // The admin API shows the same table, whichever registry filled it.
+      await eventually(async () => (await superagent.get(`${ctx.gateway.adminUrl}/ready`).ok(() => true)).status === 200, 10_000, "ready: the catalog and service-web loaded");
+      const routes = (await superagent.get(`${ctx.gateway.adminUrl}/routes/service-web`)).body as ServiceView;
+      assert.deepEqual(routes.instances.map((i) => i.requests), [10, 10, 10]);
     },
   ],
   [
@@ -97,6 +103,12 @@ const CASES: [string, (ctx: Context) => Promise<void>][] = [
         // The watcher has noticed (and told the gateway) that the registry is gone; the table is untouched.
         await eventually(() => log.lines.some((line) => /watch error/.test(line)), 20_000, `a watch error in:\n${log.lines.join("\n")}`);
         assert.deepEqual(await hits(ctx, 12), ["web-1", "web-2", "web-3"]);
+        // The admin API: still ready (fail static), and the failed requests counted under this registry's name.
+        assert.equal((await superagent.get(`${ctx.gateway.adminUrl}/ready`)).status, 200);
+        const metrics = (await superagent.get(`${ctx.gateway.adminUrl}/metrics`).buffer(true)).text;
+        const errors = [...metrics.matchAll(/^gateway_registry_request_errors_total\{registry="(\w+)",watch="(?:catalog|service)"\} (\d+)$/gm)];
+        assert.deepEqual([...new Set(errors.map((m) => m[1]))], [ctx.registry.kind], metrics);
+        assert.ok(errors.reduce((n, m) => n + Number(m[2]), 0) >= 1, metrics);
       } finally {
         log.restore();
       }

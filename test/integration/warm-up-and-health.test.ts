@@ -1,5 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import superagent from "superagent";
+import type { ServiceView } from "../../src/admin/view-types.js";
 import { ConsulAgent } from "../support/consul.js";
 import { startBackend, ttlCheckId, ttlRegistration, type Backend } from "../support/backends.js";
 import { countHits, startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -49,6 +51,11 @@ describe("warm-up and health states, against a real Consul", () => {
     // deterministic, so it does get its 1-3.
     assert.ok((hits.get("young") ?? 0) >= 1 && (hits.get("young") ?? 0) <= 3, JSON.stringify(Object.fromEntries(hits)));
     assert.ok(hits.get("old-1")! >= 19 && hits.get("old-2")! >= 19, JSON.stringify(Object.fromEntries(hits)));
+    // The admin API shows the same: the old instances at full weight, the new one near its start.
+    const view = (await superagent.get(`${warming.adminUrl}/routes/warm-web`)).body as ServiceView;
+    const byId = Object.fromEntries(view.instances.map((i) => [i.id, i]));
+    assert.deepEqual([byId["old-1"]!.warmUp, byId["old-2"]!.warmUp], [1, 1]);
+    assert.ok(byId["young"]!.warmUp >= 0.1 && byId["young"]!.warmUp < 0.15 && byId["young"]!.weight === byId["young"]!.warmUp, JSON.stringify(byId["young"]));
   });
 
   test("health: a warning instance leaves a passing-only gateway, and stays on a passing,warning one at a reduced weight", async () => {
@@ -63,6 +70,8 @@ describe("warm-up and health states, against a real Consul", () => {
     assert.deepEqual(Object.fromEntries(await countHits(passingOnly.url, 20, "/health-web/getRemoteIp")), { "h-1": 10, "h-2": 10 });
     // Round-robin with weights 1, 1, 0.5 (50% of a passing weight): exactly 2/2/1 per cycle of 5.
     assert.deepEqual(Object.fromEntries(await countHits(withWarning.url, 40, "/health-web/getRemoteIp")), { "h-1": 16, "h-2": 16, "h-3": 8 });
+    const view = (await superagent.get(`${withWarning.adminUrl}/routes/health-web`)).body as ServiceView;
+    assert.deepEqual(view.instances.map((i) => [i.id, i.health, i.registeredWeight, i.weight]), [["h-1", "passing", 1, 1], ["h-2", "passing", 1, 1], ["h-3", "warning", 1, 0.5]]);
 
     await consul.setTtl(ttlCheckId("h-3"), "fail");
     await eventually(() => withWarning.store.current.get("health-web")!.instances.length === 2, 5_000, "critical h-3 out of both tables");

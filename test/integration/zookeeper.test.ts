@@ -202,7 +202,7 @@ describe("ZooKeeper: the gateway and service-web as processes", () => {
 
     const gatewayPort = await freePort();
     const gateway = startTs("src/main.ts", [], {
-      env: { ...env, DEBUG: "gateway:routes", GATEWAY_PORT: String(gatewayPort), GATEWAY_HOST: "127.0.0.1", GATEWAY_SERVICES: "service-web" },
+      env: { ...env, DEBUG: "gateway:routes", GATEWAY_PORT: String(gatewayPort), GATEWAY_ADMIN_PORT: "0", GATEWAY_HOST: "127.0.0.1", GATEWAY_SERVICES: "service-web" },
     });
     started.push(gateway);
     await gateway.waitForOutput(/listening on 127\.0\.0\.1:\d+, ZooKeeper at 127\.0\.0\.1:\d+/);
@@ -226,8 +226,8 @@ describe("ZooKeeper: the gateway and service-web as processes", () => {
 });
 
 test("npm run demo -- --registry zookeeper: ZooKeeper, three instances and the gateway answer the README's curl, and Ctrl-C leaves nothing running", async () => {
-  const [gatewayPort, zookeeperPort] = [await freePort(), await freePort()];
-  const demo = startTs("scripts/demo.ts", ["--registry", "zookeeper", "--gateway-port", String(gatewayPort), "--zookeeper-port", String(zookeeperPort)]);
+  const [gatewayPort, adminPort, zookeeperPort] = [await freePort(), await freePort(), await freePort()];
+  const demo = startTs("scripts/demo.ts", ["--registry", "zookeeper", "--gateway-port", String(gatewayPort), "--admin-port", String(adminPort), "--zookeeper-port", String(zookeeperPort)]);
   try {
     const ready = await demo.waitForOutput(/demo: ready\. ZooKeeper at 127\.0\.0\.1:\d+ .* pids: zookeeper (\d+), ([\d ]+)\n/, 90_000);
     const pids = [Number(ready[1]), ...ready[2]!.trim().split(" ").map(Number)];
@@ -237,6 +237,8 @@ test("npm run demo -- --registry zookeeper: ZooKeeper, three instances and the g
       ids.add(((await superagent.get(`http://localhost:${gatewayPort}/service-web/getRemoteIp`)).body as { id: string }).id);
       return ids.size === 3;
     }, 20_000, "answers from all three instances");
+    // The admin API speaks of the registry it reads: ready once ZooKeeper answered.
+    await eventually(async () => (await status(`http://127.0.0.1:${adminPort}/ready`)).status === 200, 10_000, "the admin API's /ready");
 
     demo.child.kill("SIGINT");
     assert.equal(await demo.exited, 0);

@@ -7,6 +7,8 @@ import { startGateway, type Gateway } from "../../src/gateway/gateway.js";
 
 export interface TestGateway extends Gateway {
   url: string;
+  /** The admin API and dashboard. */
+  adminUrl: string;
 }
 
 /**
@@ -18,6 +20,7 @@ export async function startTestGateway(registry: string | Record<string, string>
     ...(typeof registry === "string" ? { CONSUL_HTTP_ADDR: registry } : registry),
     GATEWAY_HOST: "127.0.0.1",
     GATEWAY_PORT: "0",
+    GATEWAY_ADMIN_PORT: "0",
     // Short enough that a test's stop/start of Consul is noticed quickly.
     GATEWAY_WATCHER_RESTART_MAX_MS: "1000",
     // Warm-up off: tests that add an instance and count hits assert even spreads. Warm-up tests set it.
@@ -25,7 +28,7 @@ export async function startTestGateway(registry: string | Record<string, string>
     ...env,
   });
   const gateway = await startGateway(config);
-  return Object.assign(gateway, { url: `http://127.0.0.1:${gateway.port}` });
+  return Object.assign(gateway, { url: `http://127.0.0.1:${gateway.port}`, adminUrl: `http://127.0.0.1:${gateway.adminPort}` });
 }
 
 /**

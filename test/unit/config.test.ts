@@ -129,6 +129,21 @@ test("the README's configuration table lists every variable", () => {
   }
 });
 
+test("the admin server is on loopback port 9901 and the access log off unless configured", () => {
+  const config = loadConfig({});
+  assert.equal(config.adminHost, "127.0.0.1");
+  assert.equal(config.adminPort, 9901);
+  assert.deepEqual(config.accessLog, { kind: "off" });
+});
+
+test("GATEWAY_ACCESS_LOG takes off, stdout or a file path", () => {
+  assert.deepEqual(loadConfig({ GATEWAY_ACCESS_LOG: "stdout" }).accessLog, { kind: "stdout" });
+  assert.deepEqual(loadConfig({}, ["--access-log", "/var/log/gateway/access.log"]).accessLog, { kind: "file", path: "/var/log/gateway/access.log" });
+  assert.throws(() => loadConfig({ GATEWAY_ACCESS_LOG: " " }), /GATEWAY_ACCESS_LOG: expected off, stdout or a file path/);
+  assert.throws(() => loadConfig({ GATEWAY_ADMIN_PORT: "99999" }), /GATEWAY_ADMIN_PORT: expected an integer from 0 to 65535/);
+  assert.throws(() => loadConfig({ GATEWAY_ADMIN_HOST: "bad host" }), /GATEWAY_ADMIN_HOST: expected an IP address or host name/);
+});
+
 test("the registry is Consul unless GATEWAY_REGISTRY says zookeeper; ZOOKEEPER_CONNECT lists its servers", () => {
   assert.equal(loadConfig({}).registry, "consul");
   assert.equal(loadConfig({}).zookeeperConnect, "127.0.0.1:2181");

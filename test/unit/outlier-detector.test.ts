@@ -18,10 +18,10 @@ const ids = (list: readonly Instance[]) => list.map((i) => i.id);
 
 test("N failed connections in a row eject an instance; fewer do not", () => {
   const { detector } = setup();
-  detector.onConnectFailure(a);
-  detector.onConnectFailure(a);
+  assert.equal(detector.onConnectFailure(a), false);
+  assert.equal(detector.onConnectFailure(a), false);
   assert.deepEqual(ids(detector.available([a, b])), ["a", "b"]);
-  detector.onConnectFailure(a);
+  assert.equal(detector.onConnectFailure(a), true, "says it ejected (the metrics count it)");
   assert.deepEqual(ids(detector.available([a, b])), ["b"]);
 });
 
@@ -71,6 +71,6 @@ test("when every instance is ejected, all are offered rather than none", () => {
 
 test("0 consecutive failures turns passive health off", () => {
   const { detector } = setup(0);
-  for (let i = 0; i < 10; i++) detector.onConnectFailure(a);
+  for (let i = 0; i < 10; i++) assert.equal(detector.onConnectFailure(a), false);
   assert.deepEqual(ids(detector.available([a, b])), ["a", "b"]);
 });
