@@ -4,8 +4,16 @@
  * A bad value stops the start with a message that names the setting and the
  * accepted form.
  */
-import { BALANCER_NAMES, type BalancerName } from "./routing/balancers/index.js";
+import { BALANCER_NAMES, isBalancerName, type BalancerName } from "./routing/balancers/index.js";
+import { HASH_KEY_FORM, parseHashKey, type HashKey } from "./routing/balancers/hash-key.js";
+import type { HealthState } from "./routing/instance.js";
+import { isPlainPath } from "./proxy/target.js";
 import { isValidServiceName } from "./discovery/messages.js";
+import type { AccessLogTarget } from "./observability/access-log.js";
+import { REGISTRY_KINDS, type RegistryKind } from "./discovery/registries/registry-kind.js";
+
+export const CONSISTENCY_MODES = ["default", "stale", "consistent"] as const;
+export type ConsistencyMode = (typeof CONSISTENCY_MODES)[number];
 
 export interface ConsulAddress {
   readonly protocol: "http:" | "https:";
@@ -16,14 +24,45 @@ export interface ConsulAddress {
 export interface GatewayConfig {
   readonly host: string;
   readonly port: number;
+  readonly registry: RegistryKind;
   readonly consulAddresses: readonly ConsulAddress[];
   readonly consulToken: string | undefined;
+  /** host:port[,host:port...], normalised; node-zookeeper-client takes it as one string. */
+  readonly zookeeperConnect: string;
   readonly services: readonly string[];
   readonly balancer: BalancerName;
+  readonly serviceBalancers: ReadonlyMap<string, BalancerName>;
+  readonly hashKey: HashKey;
+  readonly warmUpMs: number;
+  readonly healthStates: readonly HealthState[];
+  readonly warningWeightPercent: number;
+  readonly serviceTags: ReadonlyMap<string, readonly string[]>;
+  readonly tagHeader: string | undefined;
+  readonly headerRoutePrefix: string | undefined;
   readonly upstreamTimeoutMs: number;
   readonly discoveryTimeoutMs: number;
   readonly consulWaitMs: number;
   readonly watcherRestartMaxMs: number;
+  readonly retryAttempts: number;
+  readonly retryDeadlineMs: number;
+  readonly outlierConsecutiveFailures: number;
+  readonly outlierEjectionMs: number;
+  readonly outlierMaxEjectionMs: number;
+  readonly maxHeaderBytes: number;
+  readonly maxHeaderCount: number;
+  readonly maxUrlLength: number;
+  readonly maxBodyBytes: number;
+  readonly clientHeadersTimeoutMs: number;
+  readonly clientRequestTimeoutMs: number;
+  readonly shutdownGraceMs: number;
+  readonly preserveHost: boolean;
+  readonly snapshotFile: string | undefined;
+  readonly coalesceMs: number;
+  readonly consulConsistency: ConsistencyMode;
+  readonly consulCached: boolean;
+  readonly adminHost: string;
+  readonly adminPort: number;
+  readonly accessLog: AccessLogTarget;
   readonly workers: number;
   readonly watch: WatchMode;
 }
@@ -61,12 +100,39 @@ function integer(min: number, max: number) {
   };
 }
 
+function boolean(raw: string, env: string): boolean {
+  if (raw !== "true" && raw !== "false") throw new ConfigError(env, `expected true or false, got ${JSON.stringify(raw)}`);
+  return raw === "true";
+}
+
 function list(raw: string): string[] {
   return raw
     .split(",")
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
 }
+
+function hostName(raw: string, env: string): string {
+  if (!/^[A-Za-z0-9.:-]+$/.test(raw)) throw new ConfigError(env, `expected an IP address or host name, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+/** `off`, `stdout`, or anything else as the path of a file to append to. */
+function accessLogTarget(raw: string, env: string): AccessLogTarget {
+  const value = raw.trim();
+  if (value === "off") return { kind: "off" };
+  if (value === "stdout") return { kind: "stdout" };
+  if (value === "") throw new ConfigError(env, "expected off, stdout or a file path, got an empty value");
+  return { kind: "file", path: value };
+}
+
+function serviceName(name: string, env: string): string {
+  if (!isValidServiceName(name)) throw new ConfigError(env, `${JSON.stringify(name)} is not a service name (letters, digits, '-', '_', '.')`);
+  return name;
+}
+
+/** RFC 9110 token characters, what a header name is made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 
 export function parseConsulAddress(raw: string, env = "CONSUL_HTTP_ADDR"): ConsulAddress {
   const withScheme = /^[a-z]+:\/\//i.test(raw) ? raw : `http://${raw}`;
@@ -83,18 +149,32 @@ export function parseConsulAddress(raw: string, env = "CONSUL_HTTP_ADDR"): Consu
   return { protocol: url.protocol, host: url.hostname.replace(/^\[|\]$/g, ""), port };
 }
 
+/** One ZooKeeper server, host:port (the port is required: ZooKeeper has no scheme to imply it). */
+function zookeeperServer(raw: string, env: string): string {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
+  const port = Number(match?.[2]);
+  if (match === null || port < 1 || port > 65535) throw new ConfigError(env, `expected host:port[,host:port...], got ${JSON.stringify(raw)}`);
+  return `${match[1]}:${port}`;
+}
+
 const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   host: {
     key: "host", env: "GATEWAY_HOST", form: "an IP address or host name", default: "0.0.0.0",
-    doc: "Address the proxy listens on.",
-    parse: (raw, env) => {
-      if (!/^[A-Za-z0-9.:-]+$/.test(raw)) throw new ConfigError(env, `expected an IP address or host name, got ${JSON.stringify(raw)}`);
-      return raw;
-    },
+    doc: "Address the proxy listens on.", parse: hostName,
   },
   port: {
     key: "port", env: "GATEWAY_PORT", form: "0-65535", default: "3000",
     doc: "Port the proxy listens on (0 picks a free one).", parse: integer(0, 65535),
+  },
+  registry: {
+    key: "registry", env: "GATEWAY_REGISTRY", form: REGISTRY_KINDS.join(", "), default: "consul",
+    doc: "Where instances are discovered: Consul's catalog, or ZooKeeper nodes laid out as Registrator writes them.",
+    parse: (raw, env) => {
+      if (!(REGISTRY_KINDS as readonly string[]).includes(raw)) {
+        throw new ConfigError(env, `expected one of ${REGISTRY_KINDS.join(", ")}, got ${JSON.stringify(raw)}`);
+      }
+      return raw as RegistryKind;
+    },
   },
   consulAddresses: {
     key: "consulAddresses", env: "CONSUL_HTTP_ADDR", form: "host:port[,host:port...]", default: "127.0.0.1:8500",
@@ -109,24 +189,97 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
     key: "consulToken", env: "CONSUL_HTTP_TOKEN", form: "an ACL token", default: undefined,
     doc: "ACL token sent to Consul.", parse: (raw) => raw,
   },
+  zookeeperConnect: {
+    key: "zookeeperConnect", env: "ZOOKEEPER_CONNECT", form: "host:port[,host:port...]", default: "127.0.0.1:2181",
+    doc: "ZooKeeper servers (with `GATEWAY_REGISTRY=zookeeper`); the client moves to the next one when a connection fails.",
+    parse: (raw, env) => {
+      const servers = list(raw);
+      if (servers.length === 0) throw new ConfigError(env, "expected at least one host:port");
+      return servers.map((server) => zookeeperServer(server, env)).join(",");
+    },
+  },
   services: {
     key: "services", env: "GATEWAY_SERVICES", form: "name[,name...]", default: "",
     doc: "Services to watch from the start; others are subscribed on their first request.",
-    parse: (raw, env) => {
-      const names = list(raw);
-      const bad = names.find((name) => !isValidServiceName(name));
-      if (bad !== undefined) throw new ConfigError(env, `${JSON.stringify(bad)} is not a service name (letters, digits, '-', '_', '.')`);
-      return names;
-    },
+    parse: (raw, env) => list(raw).map((name) => serviceName(name, env)),
   },
   balancer: {
     key: "balancer", env: "GATEWAY_BALANCER", form: BALANCER_NAMES.join(", "), default: "random",
-    doc: "How an instance is chosen for each request.",
+    doc: "How an instance is chosen for each request, unless the service chooses (see Traffic policy).",
+    parse: (raw, env) => balancerName(raw, env),
+  },
+  serviceBalancers: {
+    key: "serviceBalancers", env: "GATEWAY_SERVICE_BALANCERS", form: "service:balancer[,service:balancer...]", default: "",
+    doc: "Per-service balancers; above a service's `gateway-balancer` meta and `GATEWAY_BALANCER`.",
+    parse: (raw, env) =>
+      new Map(
+        list(raw).map((item) => {
+          const colon = item.indexOf(":");
+          if (colon === -1) throw new ConfigError(env, `expected service:balancer, got ${JSON.stringify(item)}`);
+          return [serviceName(item.slice(0, colon).trim(), env), balancerName(item.slice(colon + 1).trim(), env)] as const;
+        }),
+      ),
+  },
+  hashKey: {
+    key: "hashKey", env: "GATEWAY_HASH_KEY", form: HASH_KEY_FORM, default: "client-address",
+    doc: "What the `hash` balancer hashes; a request without the header or cookie is hashed by its client address.",
     parse: (raw, env) => {
-      if (!(BALANCER_NAMES as readonly string[]).includes(raw)) {
-        throw new ConfigError(env, `expected one of ${BALANCER_NAMES.join(", ")}, got ${JSON.stringify(raw)}`);
+      const key = parseHashKey(raw);
+      if (key === undefined) throw new ConfigError(env, `expected ${HASH_KEY_FORM}, got ${JSON.stringify(raw)}`);
+      return key;
+    },
+  },
+  warmUpMs: {
+    key: "warmUpMs", env: "GATEWAY_WARMUP_MS", form: "0-3600000", default: "30000",
+    doc: "Warm-up window: a new instance's share ramps from 10% to full over it (0: off).", parse: integer(0, 3_600_000),
+  },
+  healthStates: {
+    key: "healthStates", env: "GATEWAY_HEALTH_STATES", form: "passing or passing,warning", default: "passing",
+    doc: "Which instances take traffic: those whose checks all pass, or also those with a warning (at a reduced weight).",
+    parse: (raw, env) => {
+      const states = [...new Set(list(raw))].sort();
+      if (states.join(",") !== "passing" && states.join(",") !== "passing,warning") {
+        throw new ConfigError(env, `expected passing or passing,warning, got ${JSON.stringify(raw)}`);
       }
-      return raw as BalancerName;
+      return states as HealthState[];
+    },
+  },
+  warningWeightPercent: {
+    key: "warningWeightPercent", env: "GATEWAY_WARNING_WEIGHT_PERCENT", form: "1-100", default: "10",
+    doc: "A warning instance's weight, in percent of its passing weight, unless its `Weights.Warning` is lower.", parse: integer(1, 100),
+  },
+  serviceTags: {
+    key: "serviceTags", env: "GATEWAY_SERVICE_TAGS", form: "service:tag[,tag...][;service:tag...]", default: "",
+    doc: "Tags a service's instances must all carry to take traffic.",
+    parse: (raw, env) => {
+      const tags = new Map<string, string[]>();
+      for (const entry of raw.split(";").map((e) => e.trim()).filter((e) => e !== "")) {
+        const colon = entry.indexOf(":");
+        const names = colon === -1 ? [] : list(entry.slice(colon + 1));
+        if (names.length === 0) throw new ConfigError(env, `expected service:tag[,tag...], got ${JSON.stringify(entry)}`);
+        const service = serviceName(entry.slice(0, colon).trim(), env);
+        tags.set(service, [...new Set([...(tags.get(service) ?? []), ...names])].sort());
+      }
+      return tags;
+    },
+  },
+  tagHeader: {
+    key: "tagHeader", env: "GATEWAY_TAG_HEADER", form: "a header name, or empty", default: "X-Gateway-Tag",
+    doc: "Request header naming tags (comma-separated) the instance must carry; empty: requests cannot choose.",
+    parse: (raw, env) => {
+      if (raw.trim() === "") return undefined;
+      if (!HEADER_NAME.test(raw.trim())) throw new ConfigError(env, `expected a header name, got ${JSON.stringify(raw)}`);
+      return raw.trim().toLowerCase();
+    },
+  },
+  headerRoutePrefix: {
+    key: "headerRoutePrefix", env: "GATEWAY_HEADER_ROUTE_PREFIX", form: "a path, or empty", default: "/services",
+    doc: "Path where `service_name` and `api_name` headers name the service and path; empty: off.",
+    parse: (raw, env) => {
+      const prefix = raw.trim().replace(/(?<=.)\/+$/, "");
+      if (prefix === "") return undefined;
+      if (!isPlainPath(prefix) || prefix === "/" || prefix.includes("?")) throw new ConfigError(env, `expected a path such as /services, got ${JSON.stringify(raw)}`);
+      return prefix;
     },
   },
   upstreamTimeoutMs: {
@@ -143,7 +296,92 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   },
   watcherRestartMaxMs: {
     key: "watcherRestartMaxMs", env: "GATEWAY_WATCHER_RESTART_MAX_MS", form: "100-600000", default: "10000",
-    doc: "Ceiling of the exponential backoff between watcher restarts and Consul retries.", parse: integer(100, 600_000),
+    doc: "Ceiling of the exponential backoff between watcher restarts and registry retries.", parse: integer(100, 600_000),
+  },
+  retryAttempts: {
+    key: "retryAttempts", env: "GATEWAY_RETRY_ATTEMPTS", form: "1-10", default: "3",
+    doc: "Attempts per request, on different instances, when a failure is safe to retry (1: no retries).", parse: integer(1, 10),
+  },
+  retryDeadlineMs: {
+    key: "retryDeadlineMs", env: "GATEWAY_RETRY_DEADLINE_MS", form: "0-3600000", default: "10000",
+    doc: "No retry starts later than this after the request arrived.", parse: integer(0, 3_600_000),
+  },
+  outlierConsecutiveFailures: {
+    key: "outlierConsecutiveFailures", env: "GATEWAY_OUTLIER_FAILURES", form: "0-1000", default: "3",
+    doc: "Failed connections in a row that take an instance out of rotation (0: passive health off).", parse: integer(0, 1000),
+  },
+  outlierEjectionMs: {
+    key: "outlierEjectionMs", env: "GATEWAY_OUTLIER_EJECTION_MS", form: "1-3600000", default: "10000",
+    doc: "How long the first ejection lasts; each further one in a row lasts that much longer.", parse: integer(1, 3_600_000),
+  },
+  outlierMaxEjectionMs: {
+    key: "outlierMaxEjectionMs", env: "GATEWAY_OUTLIER_MAX_EJECTION_MS", form: "1-3600000", default: "300000",
+    doc: "The longest an ejection lasts.", parse: integer(1, 3_600_000),
+  },
+  maxHeaderBytes: {
+    key: "maxHeaderBytes", env: "GATEWAY_MAX_HEADER_BYTES", form: "1024-1048576", default: "16384",
+    doc: "Largest request line plus headers (431 beyond).", parse: integer(1024, 1_048_576),
+  },
+  maxHeaderCount: {
+    key: "maxHeaderCount", env: "GATEWAY_MAX_HEADER_COUNT", form: "1-10000", default: "100",
+    doc: "Most request headers (431 beyond).", parse: integer(1, 10_000),
+  },
+  maxUrlLength: {
+    key: "maxUrlLength", env: "GATEWAY_MAX_URL_LENGTH", form: "16-1048576", default: "8192",
+    doc: "Longest request URL (414 beyond).", parse: integer(16, 1_048_576),
+  },
+  maxBodyBytes: {
+    key: "maxBodyBytes", env: "GATEWAY_MAX_BODY_BYTES", form: "0-1099511627776", default: "104857600",
+    doc: "Largest request body, declared or streamed (413 beyond; 0: no limit).", parse: integer(0, 1_099_511_627_776),
+  },
+  clientHeadersTimeoutMs: {
+    key: "clientHeadersTimeoutMs", env: "GATEWAY_CLIENT_HEADERS_TIMEOUT_MS", form: "100-600000", default: "10000",
+    doc: "Time a client has to send its request headers (slowloris guard; 408 after).", parse: integer(100, 600_000),
+  },
+  clientRequestTimeoutMs: {
+    key: "clientRequestTimeoutMs", env: "GATEWAY_CLIENT_REQUEST_TIMEOUT_MS", form: "0-86400000", default: "300000",
+    doc: "Time a client has to send its whole request, body included (0: no limit).", parse: integer(0, 86_400_000),
+  },
+  shutdownGraceMs: {
+    key: "shutdownGraceMs", env: "GATEWAY_SHUTDOWN_GRACE_MS", form: "0-600000", default: "10000",
+    doc: "On SIGTERM, how long requests in flight may take to finish before connections are cut.", parse: integer(0, 600_000),
+  },
+  preserveHost: {
+    key: "preserveHost", env: "GATEWAY_PRESERVE_HOST", form: "true, false", default: "false",
+    doc: "Send the client's Host header upstream instead of the instance's address.", parse: boolean,
+  },
+  consulConsistency: {
+    key: "consulConsistency", env: "GATEWAY_CONSUL_CONSISTENCY", form: CONSISTENCY_MODES.join(", "), default: "default",
+    doc: "Consul's read mode for the watches: `stale` lets any server answer (spares the leader), `consistent` asks the leader to confirm.",
+    parse: (raw, env) => {
+      if (!(CONSISTENCY_MODES as readonly string[]).includes(raw)) throw new ConfigError(env, `expected one of ${CONSISTENCY_MODES.join(", ")}, got ${JSON.stringify(raw)}`);
+      return raw as ConsistencyMode;
+    },
+  },
+  consulCached: {
+    key: "consulCached", env: "GATEWAY_CONSUL_CACHED", form: "true, false", default: "false",
+    doc: "Read through the agent's cache (Consul's `cached` parameter), sparing the servers.", parse: boolean,
+  },
+  snapshotFile: {
+    key: "snapshotFile", env: "GATEWAY_SNAPSHOT_FILE", form: "a file path", default: undefined,
+    doc: "Where the last known route table is kept, to route after a restart while Consul is down (unset: not kept).",
+    parse: (raw) => raw,
+  },
+  coalesceMs: {
+    key: "coalesceMs", env: "GATEWAY_COALESCE_MS", form: "0-10000", default: "20",
+    doc: "Route changes arriving within this window are applied in one table swap (0: each at once).", parse: integer(0, 10_000),
+  },
+  adminHost: {
+    key: "adminHost", env: "GATEWAY_ADMIN_HOST", form: "an IP address or host name", default: "127.0.0.1",
+    doc: "Address of the admin API, dashboard and metrics; loopback only unless changed, since they are not authenticated.", parse: hostName,
+  },
+  adminPort: {
+    key: "adminPort", env: "GATEWAY_ADMIN_PORT", form: "0-65535", default: "9901",
+    doc: "Port of the admin API (`/health`, `/ready`, `/routes`, `/metrics`) and the dashboard (`/`); 0 picks a free one.", parse: integer(0, 65535),
+  },
+  accessLog: {
+    key: "accessLog", env: "GATEWAY_ACCESS_LOG", form: "off, stdout or a file path", default: "off",
+    doc: "Where the access log goes: one JSON line per request, appended to the file when a path is given.", parse: accessLogTarget,
   },
   workers: {
     key: "workers", env: "GATEWAY_WORKERS", form: "1-256", default: "1",
@@ -152,13 +390,18 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   },
   watch: {
     key: "watch", env: "GATEWAY_WATCH", form: WATCH_MODES.join(", "), default: "per-service",
-    doc: "How the watcher follows services: one blocking query each (fastest per change; Consul allows 200 connections per client by default, so up to about 190 services), or `shared`: one query on every check, reading again only the services that changed (any number of services; see docs/BENCHMARKS.md).",
+    doc: "How the watcher follows Consul services: one blocking query each (fastest per change; Consul allows 200 connections per client by default, so up to about 190 services), or `shared`: one query on every check, reading again only the services that changed (any number of services; see docs/BENCHMARKS.md). Consul only: refused with `GATEWAY_REGISTRY=zookeeper`, which watches each service's node.",
     parse: (raw, env) => {
       if (!(WATCH_MODES as readonly string[]).includes(raw)) throw new ConfigError(env, `expected one of ${WATCH_MODES.join(", ")}, got ${JSON.stringify(raw)}`);
       return raw as WatchMode;
     },
   },
 };
+
+function balancerName(raw: string, env: string): BalancerName {
+  if (!isBalancerName(raw)) throw new ConfigError(env, `expected one of ${BALANCER_NAMES.join(", ")}, got ${JSON.stringify(raw)}`);
+  return raw;
+}
 
 export const SETTING_LIST: readonly Setting<keyof GatewayConfig>[] = Object.values(SETTINGS) as Setting<keyof GatewayConfig>[];
 
@@ -188,12 +431,30 @@ function flagsToEnv(argv: readonly string[]): Record<string, string> {
 /** Builds the config from the environment, overridden by command-line flags. Throws ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): GatewayConfig {
   const merged: NodeJS.ProcessEnv = { ...env, ...flagsToEnv(argv) };
+  const config = parseSettings(merged, SETTING_LIST) as unknown as GatewayConfig;
+  if (config.watch === "shared" && config.registry !== "consul") {
+    throw new ConfigError(SETTINGS.watch.env, `shared is a Consul watch mode; with GATEWAY_REGISTRY=${config.registry} each service is watched on its own (leave it unset or per-service)`);
+  }
+  return config;
+}
+
+function parseSettings(env: NodeJS.ProcessEnv, settings: readonly Setting<keyof GatewayConfig>[]): Readonly<Record<string, unknown>> {
   const config: Record<string, unknown> = {};
-  for (const setting of SETTING_LIST) {
-    const raw = merged[setting.env] ?? setting.default;
+  for (const setting of settings) {
+    const raw = env[setting.env] ?? setting.default;
     config[setting.key] = raw === undefined ? undefined : setting.parse(raw, setting.env);
   }
-  return Object.freeze(config) as unknown as GatewayConfig;
+  return Object.freeze(config);
+}
+
+/** The settings that say which registry to use and how to reach it. */
+export const REGISTRY_SETTING_KEYS = ["registry", "consulAddresses", "consulToken", "consulWaitMs", "consulConsistency", "consulCached", "healthStates", "zookeeperConnect", "watcherRestartMaxMs"] as const;
+export type RegistrySettings = Pick<GatewayConfig, (typeof REGISTRY_SETTING_KEYS)[number]>;
+
+/** Only the registry's settings, from the environment: the demo service registers itself with the gateway's variables. */
+export function loadRegistrySettings(env: NodeJS.ProcessEnv): RegistrySettings {
+  const keys: readonly string[] = REGISTRY_SETTING_KEYS;
+  return parseSettings(env, SETTING_LIST.filter((s) => keys.includes(s.key))) as unknown as RegistrySettings;
 }
 
 /** The README's configuration table, generated from the same list so the two cannot drift apart. */

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
+/**
  * Starts the gateway: config from the environment and flags, then one gateway
  * process (the default), or with GATEWAY_WORKERS > 1 a cluster primary that
  * forks the workers, each of which runs this file again as a worker.
+ * `koa-consul-gateway routes ...` prints a running gateway's route table instead.
  */
 import cluster from "node:cluster";
 import { ConfigError, loadConfig, type GatewayConfig } from "./config.js";
@@ -10,6 +12,12 @@ import { startGateway } from "./gateway/gateway.js";
 import { startClusterPrimary } from "./cluster/primary.js";
 import { PrimaryRouteSource } from "./cluster/primary-route-source.js";
 import { WatcherSupervisor, supervisorOptions } from "./discovery/supervisor.js";
+import { describeRegistry, registryConfig } from "./discovery/registries/create-registry.js";
+
+if (process.argv[2] === "routes") {
+  const { runRoutesCommand } = await import("./admin/routes-cli.js");
+  process.exit(await runRoutesCommand(process.argv.slice(3), process.env));
+}
 
 let config: GatewayConfig;
 try {
@@ -22,19 +30,26 @@ try {
   throw err;
 }
 
-const consulNames = config.consulAddresses.map((a) => `${a.host}:${a.port}`).join(", ");
+const registryName = describeRegistry(registryConfig(config));
 let stop: () => Promise<void>;
-if (cluster.isWorker) {
-  const gateway = await startGateway(config, new PrimaryRouteSource());
-  stop = () => gateway.close();
-} else if (config.workers > 1) {
-  const primary = await startClusterPrimary(config);
-  console.log(`koa-consul-gateway listening on ${config.host}:${primary.port} with ${config.workers} workers (pids ${primary.workerPids().join(" ")}), Consul at ${consulNames}`);
-  stop = () => primary.stop();
-} else {
-  const gateway = await startGateway(config, new WatcherSupervisor(supervisorOptions(config)));
-  console.log(`koa-consul-gateway listening on ${config.host}:${gateway.port}, Consul at ${consulNames}`);
-  stop = () => gateway.close();
+try {
+  if (cluster.isWorker) {
+    // The admin server is off in workers: N processes cannot share its port, and one worker's metrics would be a part of the traffic only.
+    const gateway = await startGateway(config, new PrimaryRouteSource(), { admin: false });
+    stop = () => gateway.close();
+  } else if (config.workers > 1) {
+    const primary = await startClusterPrimary(config);
+    console.log(`koa-consul-gateway listening on ${config.host}:${primary.port} with ${config.workers} workers (pids ${primary.workerPids().join(" ")}), ${registryName}; admin API and dashboard off in cluster mode`);
+    stop = () => primary.stop();
+  } else {
+    const gateway = await startGateway(config, new WatcherSupervisor(supervisorOptions(config)));
+    console.log(`koa-consul-gateway listening on ${config.host}:${gateway.port}, ${registryName}, admin API and dashboard on http://${config.adminHost}:${gateway.adminPort}/`);
+    stop = () => gateway.close();
+  }
+} catch (err) {
+  // A port in use (GATEWAY_PORT or GATEWAY_ADMIN_PORT) and the like: one line, not a stack trace.
+  console.error(`koa-consul-gateway: cannot start: ${(err as Error).message}`);
+  process.exit(1);
 }
 
 let stopping = false;

@@ -14,6 +14,13 @@ const debug = createDebug("gateway:cluster");
 export class PrimaryRouteSource implements RouteSource {
   private readonly subscriptions = new Set<string>();
   private listener: ((raw: unknown) => void) | undefined;
+  /** The watcher child runs in the primary: a worker knows only that its channel to the primary is open. */
+  readonly childPid = undefined;
+  readonly restarts = 0;
+
+  get running(): boolean {
+    return process.connected === true;
+  }
 
   start(onMessage: (message: WatcherMessage) => void): void {
     this.listener = (raw) => {

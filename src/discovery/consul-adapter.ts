@@ -9,7 +9,7 @@
  */
 import ConsulClient from "consul";
 import createDebug from "debug";
-import type { ConsulAddress } from "../config.js";
+import type { ConsistencyMode, ConsulAddress } from "../config.js";
 
 const debug = createDebug("gateway:consul");
 
@@ -23,6 +23,8 @@ export interface HealthEntry {
     Port: number;
     Tags: string[] | null;
     Meta: Record<string, string> | null;
+    /** Absent from very old Consul versions; Consul fills {Passing: 1, Warning: 1} when a registration sets none. */
+    Weights?: { Passing: number; Warning: number };
   };
   Checks: { CheckID: string; Status: string }[];
 }
@@ -51,6 +53,8 @@ interface NodeConsul {
   catalog: { service: { list: (opts: unknown) => Promise<unknown> } };
   watch(opts: { method: (opts: unknown) => Promise<unknown>; options: Record<string, unknown>; maxAttempts: number }): NodeConsulWatch;
   destroy(): void;
+  /** papi's request hooks: `onCreate` runs before the URL is built from `opts.query`. */
+  _ext(event: "onCreate", hook: (request: { opts: { name?: string; query?: Record<string, string> } }, next: () => void) => void): void;
 }
 
 function createClient(address: ConsulAddress, token: string | undefined): NodeConsul {
@@ -70,7 +74,7 @@ export interface ServiceRegistration {
   port: number;
   tags?: string[];
   meta?: Record<string, string>;
-  check: { http: string; interval: string; timeout: string; deregisterCriticalServiceAfter: string };
+  check?: { http: string; interval: string; timeout: string; deregisterCriticalServiceAfter: string };
 }
 
 /** Registers and deregisters services with the local Consul agent (the agent API). */
@@ -103,6 +107,21 @@ export interface ConsulWatcherOptions {
   token: string | undefined;
   waitMs: number;
   backoffMaxMs: number;
+  consistency: ConsistencyMode;
+  /** Adds Consul's `cached` parameter (agent cache with background refresh). */
+  cached: boolean;
+  /** Ask for every health entry (the caller drops critical ones) instead of Consul's `?passing`. */
+  includeWarning: boolean;
+}
+
+/** node-consul knows `stale` and `consistent` but not `cached`: add it to the watch requests before their URL is built. */
+function addCachedParameter(client: NodeConsul): void {
+  client._ext("onCreate", (request, next) => {
+    if (request.opts.name === "health.service" || request.opts.name === "catalog.service.list") {
+      request.opts.query = { ...request.opts.query, cached: "" };
+    }
+    next();
+  });
 }
 
 type Endpoint = "health" | "catalog" | "checks";
@@ -114,15 +133,26 @@ export class ConsulWatcher {
 
   constructor(private readonly options: ConsulWatcherOptions) {
     this.clients = options.addresses.map((a) => createClient(a, options.token));
+    if (options.cached) for (const client of this.clients) addCachedParameter(client);
   }
 
-  /** The instances of `service` whose every check passes (Consul's `?passing`). */
-  watchPassing(
+  /**
+   * The health entries of `service`: those whose every check passes (Consul's
+   * `?passing`), or all of them when warning instances are wanted; Consul has
+   * no "passing or warning" filter, so the caller drops the critical ones.
+   */
+  watchHealth(
     service: string,
     onChange: (entries: HealthEntry[], index: string) => void,
     onError: (err: Error) => void,
   ): WatchHandle {
-    return this.watch("health", { service, passing: true }, (data, index) => onChange(data as HealthEntry[], index), onError);
+    const params = this.options.includeWarning ? { service } : { service, passing: true };
+    return this.watch("health", params, (data, index) => onChange(data as HealthEntry[], index), onError);
+  }
+
+  /** One read (not a watch) of the instances of `service` whose every check passes, from the address watches use now. */
+  async passing(service: string): Promise<HealthEntry[]> {
+    return (await this.clients[this.current]!.health.service({ service, passing: true })) as HealthEntry[];
   }
 
   watchCatalog(onChange: (services: CatalogServices, index: string) => void, onError: (err: Error) => void): WatchHandle {
@@ -135,13 +165,16 @@ export class ConsulWatcher {
   }
 
   /**
-   * One non-blocking read of a service's passing instances, on the address the
-   * watches use now; a failure moves that address on, as a failed watch does.
+   * One non-blocking read of a service's health entries, with the parameters
+   * watchHealth uses (passing only, or all when warning instances are wanted;
+   * the consistency mode), on the address the watches use now; a failure
+   * moves that address on, as a failed watch does. The shared watch's read.
    */
-  async fetchPassing(service: string): Promise<HealthEntry[]> {
+  async fetchHealth(service: string): Promise<HealthEntry[]> {
     const at = this.current;
+    const params = this.options.includeWarning ? { service } : { service, passing: true };
     try {
-      return (await this.clients[at]!.health.service({ service, passing: true })) as HealthEntry[];
+      return (await this.clients[at]!.health.service({ ...params, ...this.consistencyParams() })) as HealthEntry[];
     } catch (err) {
       if (this.current === at) this.current = (at + 1) % this.clients.length;
       throw err;
@@ -150,6 +183,10 @@ export class ConsulWatcher {
 
   close(): void {
     for (const client of this.clients) client.destroy();
+  }
+
+  private consistencyParams(): Record<string, boolean> {
+    return this.options.consistency === "default" ? {} : { [this.options.consistency]: true };
   }
 
   private addressName(i: number): string {
@@ -179,15 +216,17 @@ export class ConsulWatcher {
       const at = this.current;
       const client = this.clients[at]!;
       const method = endpoint === "health" ? client.health.service : endpoint === "checks" ? client.health.state : client.catalog.service.list;
+      const consistency = this.consistencyParams();
       const watch = client.watch({
         method,
-        options: { ...params, index, wait: `${Math.round(this.options.waitMs / 1000)}s` },
+        options: { ...params, ...consistency, index, wait: `${Math.round(this.options.waitMs / 1000)}s` },
         maxAttempts: 0,
       });
       active = watch;
       watch.on("change", (data, res) => {
         failures = 0;
         const next = res.headers["x-consul-index"] ?? "0";
+        debug("%s watch %o answered from %s: index=%s x-cache=%s known-leader=%s", endpoint, params, this.addressName(at), next, res.headers["x-cache"] ?? "-", res.headers["x-consul-knownleader"] ?? "-");
         // node-consul restarts from 0 when the index goes backwards (Consul's rule); we just follow.
         index = next;
         onChange(data, next);

@@ -112,7 +112,7 @@ export class SharedServiceWatch {
       const [service, at] = this.queue.entries().next().value as [string, bigint];
       this.queue.delete(service);
       this.inFlight += 1;
-      this.consul.fetchPassing(service).then(
+      this.consul.fetchHealth(service).then(
         (entries) => {
           this.failures = 0;
           if (!this.subscribed.has(service) || this.ended) return;

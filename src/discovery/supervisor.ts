@@ -10,33 +10,25 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { dirname, extname, join } from "node:path";
 import createDebug from "debug";
+import type { GatewayConfig } from "../config.js";
 import { parseWatcherMessage, type WatcherCommand, type WatcherMessage } from "./messages.js";
+import { registryConfig, type RegistryConfig } from "./registries/create-registry.js";
 import { RestartBackoff } from "./restart-backoff.js";
 import type { RouteSource } from "./route-source.js";
-import { WATCHER_CONFIG_ENV, type WatcherChildConfig } from "./watcher-child-config.js";
-import type { GatewayConfig } from "../config.js";
+import { WATCHER_CONFIG_ENV } from "./watcher-child-config.js";
 
 const debug = createDebug("gateway:supervisor");
 
 const STOP_GRACE_MS = 3_000;
 
 export interface SupervisorOptions {
-  consul: WatcherChildConfig;
+  registry: RegistryConfig;
   restartMaxMs: number;
 }
 
 /** The supervisor's settings, taken from the gateway's configuration. */
 export function supervisorOptions(config: GatewayConfig): SupervisorOptions {
-  return {
-    consul: {
-      addresses: config.consulAddresses,
-      token: config.consulToken,
-      waitMs: config.consulWaitMs,
-      backoffMaxMs: config.watcherRestartMaxMs,
-      watch: config.watch,
-    },
-    restartMaxMs: config.watcherRestartMaxMs,
-  };
+  return { registry: registryConfig(config), restartMaxMs: config.watcherRestartMaxMs };
 }
 
 /** The child runs from the same kind of file as this one: .ts under tsx (tests, dev), .js when compiled. */
@@ -65,6 +57,11 @@ export class WatcherSupervisor implements RouteSource {
 
   get childPid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** The child is alive and its IPC channel open (readiness asks this). */
+  get running(): boolean {
+    return this.child?.connected === true;
   }
 
   start(onMessage: (message: WatcherMessage) => void): void {
@@ -100,7 +97,7 @@ export class WatcherSupervisor implements RouteSource {
     const startedAt = Date.now();
     const child = fork(path, [], {
       execArgv,
-      env: { ...process.env, [WATCHER_CONFIG_ENV]: JSON.stringify(this.options.consul) },
+      env: { ...process.env, [WATCHER_CONFIG_ENV]: JSON.stringify(this.options.registry) },
     });
     this.child = child;
     debug("watcher child %d started", child.pid);

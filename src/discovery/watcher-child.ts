@@ -1,18 +1,15 @@
 /**
  * The watcher child's entry point, forked by the gateway (supervisor.ts).
- * It owns every Consul connection: a watch on the catalog's service list and
- * one blocking-query watch per subscribed service, or with GATEWAY_WATCH=shared
- * one watch on every check for all of them (shared-watch.ts). It sends a
- * service's whole passing-instance list each time that list changes, never
- * twice the same.
+ * It owns every registry connection (Consul or ZooKeeper, behind the registry
+ * interface): a watch on the catalog's service names and one watch per
+ * subscribed service. It sends a service's whole instance list each time that
+ * list changes (passing, or also warning when configured), never twice the same, whatever the registry.
  */
 import createDebug from "debug";
-import { ConsulWatcher, type HealthEntry, type WatchHandle } from "./consul-adapter.js";
-import { toInstances } from "./health-entries.js";
 import { parseWatcherCommand, type WatcherMessage } from "./messages.js";
+import { createRegistry } from "./registries/create-registry.js";
 import { instancesFingerprint, describeInstances } from "../routing/instance.js";
 import { readWatcherChildConfig } from "./watcher-child-config.js";
-import { SharedServiceWatch } from "./shared-watch.js";
 
 const debug = createDebug("gateway:watch");
 
@@ -20,66 +17,49 @@ const send = (message: WatcherMessage): void => {
   if (process.connected) process.send!(message);
 };
 
-const config = readWatcherChildConfig(process.env);
-const consul = new ConsulWatcher(config);
-const watches = new Map<string, WatchHandle>();
+const registry = createRegistry(readWatcherChildConfig(process.env));
 const lastSent = new Map<string, string>();
 
-/** Sends a service's instances when they differ from what was sent last. */
-function deliver(service: string, entries: HealthEntry[], index: string): void {
-  const instances = toInstances(entries);
-  const fingerprint = instancesFingerprint(instances);
-  if (lastSent.get(service) === fingerprint) {
-    debug("%s index=%s unchanged (%d instances), not sent", service, index, instances.length);
-    return;
-  }
-  lastSent.set(service, fingerprint);
-  debug("change %s index=%s instances=[%s]", service, index, describeInstances(instances));
-  send({ type: "service", service, index, instances });
-}
-
-function watchError(service: string | null, err: Error): void {
-  // Consul answers 429 past its connections-per-client limit: say what to do about it.
-  const hint = /too many requests/i.test(err.message) && config.watch === "per-service" ? " (Consul's http_max_conns_per_client: use GATEWAY_WATCH=shared for this many services)" : "";
-  send({ type: "watch-error", service, message: err.message + hint });
-}
-
-const shared = config.watch === "shared" ? new SharedServiceWatch(consul, { onInstances: deliver, onError: watchError }, config.backoffMaxMs) : undefined;
-
 function subscribe(service: string): void {
-  if (watches.has(service)) return;
+  if (lastSent.has(service)) return;
   debug("subscribe %s", service);
-  if (shared !== undefined) {
-    shared.subscribe(service);
-    watches.set(service, { end: () => shared.unsubscribe(service) });
-    return;
-  }
-  watches.set(
-    service,
-    consul.watchPassing(service, (entries, index) => deliver(service, entries, index), (err) => watchError(service, err)),
-  );
+  // "" matches no fingerprint: the first list is always sent, an empty one included.
+  lastSent.set(service, "");
+  registry.subscribe(service, {
+    change: (instances, index) => {
+      const fingerprint = instancesFingerprint(instances);
+      if (lastSent.get(service) === fingerprint) {
+        debug("%s index=%s unchanged (%d instances), not sent", service, index, instances.length);
+        return;
+      }
+      lastSent.set(service, fingerprint);
+      debug("change %s index=%s instances=[%s]", service, index, describeInstances(instances));
+      send({ type: "service", service, index, instances });
+    },
+    error: (err) => send({ type: "watch-error", service, message: err.message }),
+  });
 }
 
 function unsubscribe(service: string): void {
-  watches.get(service)?.end();
-  watches.delete(service);
+  registry.unsubscribe(service);
   lastSent.delete(service);
   debug("unsubscribe %s", service);
 }
 
-let lastCatalog = "";
-const catalogWatch = consul.watchCatalog(
-  (services, index) => {
-    shared?.catalogChanged(index);
+let lastCatalog: string | undefined;
+registry.subscribeCatalog({
+  change: (services, index) => {
     const names = Object.keys(services).sort();
-    const fingerprint = names.join(",");
+    // Tags are part of the change: a new urlprefix- tag is a new route.
+    const tags = Object.fromEntries(names.map((name) => [name, [...(services[name] ?? [])].sort()]));
+    const fingerprint = JSON.stringify(tags);
     if (fingerprint === lastCatalog) return;
     lastCatalog = fingerprint;
-    debug("catalog index=%s services=[%s]", index, fingerprint);
-    send({ type: "catalog", index, services: names });
+    debug("catalog index=%s services=[%s]", index, names.join(","));
+    send({ type: "catalog", index, services: names, tags });
   },
-  (err) => watchError(null, err),
-);
+  error: (err) => send({ type: "watch-error", service: null, message: err.message }),
+});
 
 process.on("message", (raw) => {
   try {
@@ -92,12 +72,11 @@ process.on("message", (raw) => {
 });
 
 // The gateway is gone (or stopped us): end the watches and leave, never orphaned.
+let stopping = false;
 function shutdown(): void {
-  catalogWatch.end();
-  shared?.end();
-  for (const watch of watches.values()) watch.end();
-  consul.close();
-  process.exit(0);
+  if (stopping) return;
+  stopping = true;
+  registry.close().finally(() => process.exit(0));
 }
 process.on("disconnect", shutdown);
 process.on("SIGTERM", shutdown);

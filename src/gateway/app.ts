@@ -1,55 +1,39 @@
-import Koa from "koa";
+import Koa, { type Middleware } from "koa";
 import Router from "@koa/router";
-import type { Balancer } from "../routing/balancers/index.js";
-import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
-import type { Forwarder } from "../proxy/forwarder.js";
-import { parseProxyTarget } from "../proxy/target.js";
 import { errorMiddleware } from "./error-middleware.js";
-import type { ServiceResolver } from "./service-resolver.js";
+import { createProxyHandler, type ProxyHandlerDeps } from "./proxy-handler.js";
+import { requestLimits, type RequestLimits } from "./request-limits.js";
 
-export interface GatewayAppDeps {
-  resolver: ServiceResolver;
-  balancer: Balancer;
-  forwarder: Forwarder;
-  stats: InstanceStatsRegistry;
+export interface GatewayAppDeps extends ProxyHandlerDeps {
+  limits: RequestLimits;
+  /** True once shutdown began: responses then close their connection so clients reconnect elsewhere. */
+  draining: () => boolean;
+  /** Sees every request first and last (request id, metrics, access log); reads what the handler leaves in ctx.state. */
+  observe?: Middleware;
 }
 
 /**
- * The Koa app: errors → router → proxy. The router dispatches only; the
- * upstream path comes from the raw URL (parseProxyTarget) so encodings survive.
+ * The Koa app: observe → errors → limits → router → proxy. The router
+ * dispatches only; the target (service, upstream path, tags) comes from the
+ * raw URL and headers (RequestRouter) so encodings survive.
  * Once the instance answers, Koa steps aside (ctx.respond = false) and the
  * forwarder streams the response itself.
  */
-export function createGatewayApp({ resolver, balancer, forwarder, stats }: GatewayAppDeps): Koa {
+export function createGatewayApp(deps: GatewayAppDeps): Koa {
   const app = new Koa();
   // Errors are answered by errorMiddleware; Koa's default printer would only repeat them.
   app.silent = true;
   const router = new Router();
-
-  router.all("/:service{/*rest}", async (ctx) => {
-    const target = parseProxyTarget(ctx.req.url ?? "");
-    const instances = resolver.known(target.service) ?? (await resolver.resolve(target.service));
-    const instance = balancer.pick(target.service, instances);
-    const instanceStats = stats.get(instance.id);
-    instanceStats.requests += 1;
-    instanceStats.inFlight += 1;
-    try {
-      const upstream = await forwarder.send(ctx.req, ctx.res, instance, target.upstreamPath, target.service, {
-        clientAddress: ctx.req.socket.remoteAddress ?? "unknown",
-        proto: "http",
-        host: ctx.req.headers.host,
-      });
-      ctx.respond = false;
-      await forwarder.relay(upstream, ctx.res);
-    } catch (err) {
-      instanceStats.failures += 1;
-      throw err;
-    } finally {
-      instanceStats.inFlight -= 1;
-    }
-  });
-
+  // Every path: "/" too, which a urlprefix-/ route may claim (RequestRouter answers ROUTE_NOT_FOUND otherwise).
+  router.all("{/*path}", createProxyHandler(deps));
+  // First, so that it also sees the answers of errorMiddleware and requestLimits.
+  if (deps.observe) app.use(deps.observe);
   app.use(errorMiddleware);
+  app.use(async (ctx, next) => {
+    if (deps.draining()) ctx.res.setHeader("Connection", "close");
+    await next();
+  });
+  app.use(requestLimits(deps.limits));
   app.use(router.routes());
   return app;
 }

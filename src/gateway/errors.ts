@@ -4,6 +4,11 @@
  * {"error":{"code","message","service"}}.
  */
 export type GatewayErrorCode =
+  | "BAD_REQUEST"
+  | "REQUEST_TIMEOUT"
+  | "PAYLOAD_TOO_LARGE"
+  | "URI_TOO_LONG"
+  | "REQUEST_HEADERS_TOO_LARGE"
   | "INVALID_SERVICE_NAME"
   | "INVALID_PATH"
   | "ROUTE_NOT_FOUND"
@@ -13,9 +18,15 @@ export type GatewayErrorCode =
   | "UPSTREAM_UNREACHABLE"
   | "UPSTREAM_TIMEOUT"
   | "UPSTREAM_ERROR"
+  | "TOO_MANY_STREAMS"
   | "INTERNAL_ERROR";
 
 const STATUS_BY_CODE: Readonly<Record<GatewayErrorCode, number>> = {
+  BAD_REQUEST: 400,
+  REQUEST_TIMEOUT: 408,
+  PAYLOAD_TOO_LARGE: 413,
+  URI_TOO_LONG: 414,
+  REQUEST_HEADERS_TOO_LARGE: 431,
   INVALID_SERVICE_NAME: 400,
   INVALID_PATH: 400,
   ROUTE_NOT_FOUND: 404,
@@ -25,6 +36,7 @@ const STATUS_BY_CODE: Readonly<Record<GatewayErrorCode, number>> = {
   UPSTREAM_UNREACHABLE: 502,
   UPSTREAM_TIMEOUT: 504,
   UPSTREAM_ERROR: 502,
+  TOO_MANY_STREAMS: 503,
   INTERNAL_ERROR: 500,
 };
 

@@ -1,8 +1,12 @@
 /**
  * One gateway process: the route store fed by a route source, and the Koa app
- * on an HTTP server. `startGateway` returns once listening. The source is the
- * watcher supervisor in a single process and the cluster primary in a worker
- * (see src/discovery/route-source.ts); the gateway does not care which.
+ * on an HTTP server. The source is the watcher supervisor in a single process
+ * and the cluster primary in a worker (see src/discovery/route-source.ts); the
+ * gateway does not care which. `startGateway` returns once listening; `close`
+ * drains it: no new connections, requests in flight finish (within the grace
+ * period), then the route source is stopped. Beside the proxy, the admin
+ * server (API, dashboard, /metrics) listens on a port of its own, unless
+ * `admin: false` (cluster workers: see the README's cluster mode).
  */
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
@@ -11,17 +15,26 @@ import createDebug from "debug";
 import type { GatewayConfig } from "../config.js";
 import type { RouteSource } from "../discovery/route-source.js";
 import { Forwarder } from "../proxy/forwarder.js";
-import { createBalancer } from "../routing/balancers/index.js";
+import { ServiceBalancers } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
+import { OutlierDetector } from "../routing/outlier-detector.js";
 import { RouteStore } from "../routing/route-store.js";
+import { createObservability } from "../observability/observability.js";
+import { RouteEvents } from "../observability/route-events.js";
+import { TrafficWeights } from "../routing/traffic-weights.js";
 import { createGatewayApp } from "./app.js";
-import { applyWatcherMessage } from "./route-updates.js";
+import { answerClientError } from "./client-errors.js";
+import { loadSnapshot, SnapshotWriter } from "./route-snapshot.js";
+import { RouteUpdater } from "./route-updates.js";
+import { RequestRouter } from "./request-router.js";
 import { ServiceResolver } from "./service-resolver.js";
 
 const debug = createDebug("gateway:server");
 
 export interface Gateway {
   readonly port: number;
+  /** The admin API and dashboard's port (GATEWAY_ADMIN_PORT); undefined when started with `admin: false`. */
+  readonly adminPort: number | undefined;
   readonly store: RouteStore;
   readonly stats: InstanceStatsRegistry;
   readonly routes: RouteSource;
@@ -29,38 +42,123 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(config: GatewayConfig, routes: RouteSource): Promise<Gateway> {
+export interface GatewayOptions {
+  /** Start the admin server (API, dashboard, /metrics); true unless said otherwise. */
+  admin?: boolean;
+}
+
+export async function startGateway(config: GatewayConfig, routes: RouteSource, { admin = true }: GatewayOptions = {}): Promise<Gateway> {
   const store = new RouteStore();
   const stats = new InstanceStatsRegistry();
-  routes.start((message) => applyWatcherMessage(store, stats, message));
-  for (const service of config.services) routes.subscribe(service);
+  const snapshot = config.snapshotFile === undefined ? undefined : new SnapshotWriter(config.snapshotFile);
+  const events = new RouteEvents({ registry: config.registry });
+  const updater = new RouteUpdater(store, stats, config.coalesceMs, (table) => {
+    snapshot?.schedule(table);
+    events.tableSwapped(table);
+  });
+  if (config.snapshotFile !== undefined) {
+    // Routes from the last run serve until Consul answers (fail static across restarts).
+    const saved = await loadSnapshot(config.snapshotFile, (message) => console.warn(`koa-consul-gateway: ${message}`));
+    for (const message of saved) updater.apply(message);
+    updater.flush();
+  }
+  routes.start((message) => {
+    if (message.type === "watch-error") events.watchError(message);
+    updater.apply(message);
+  });
+  // The snapshot's services too: the watcher replaces their saved lists once Consul answers.
+  for (const service of new Set([...config.services, ...store.current.serviceNames()])) routes.subscribe(service);
 
   const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
   const resolver = new ServiceResolver(store, (service) => routes.subscribe(service), config.discoveryTimeoutMs);
-  const app = createGatewayApp({ resolver, balancer: createBalancer(config.balancer), forwarder, stats });
+  const outliers = new OutlierDetector(stats, {
+    consecutiveFailures: config.outlierConsecutiveFailures,
+    baseEjectionMs: config.outlierEjectionMs,
+    maxEjectionMs: config.outlierMaxEjectionMs,
+  });
+  const observability = createObservability(config, { store, stats, watcher: routes, events });
+  let draining = false;
+  const requestRouter = new RequestRouter(store, () => resolver.catalog(), config);
+  const weights = new TrafficWeights(stats, config);
+  const balancer = new ServiceBalancers(
+    { defaultBalancer: config.balancer, serviceBalancers: config.serviceBalancers },
+    { stats, weights, hashKey: config.hashKey },
+  );
+  const app = createGatewayApp({
+    requestRouter,
+    resolver,
+    balancer,
+    forwarder,
+    stats,
+    outliers,
+    retry: { maxAttempts: config.retryAttempts, deadlineMs: config.retryDeadlineMs },
+    maxBodyBytes: config.maxBodyBytes,
+    preserveHost: config.preserveHost,
+    limits: { maxUrlLength: config.maxUrlLength, maxHeaderCount: config.maxHeaderCount, maxBodyBytes: config.maxBodyBytes },
+    draining: () => draining,
+    observe: observability.middleware,
+  });
 
-  const server = createServer(app.callback());
+  const server = createServer(
+    {
+      maxHeaderSize: config.maxHeaderBytes,
+      headersTimeout: config.clientHeadersTimeoutMs,
+      requestTimeout: config.clientRequestTimeoutMs,
+      // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.clientHeadersTimeoutMs / 4))),
+    },
+    app.callback(),
+  );
+  // One more than the limit, so that request-limits.ts can see the limit was passed and say so.
+  server.maxHeadersCount = config.maxHeaderCount + 1;
+  server.on("clientError", answerClientError);
   server.listen(config.port, config.host);
+  let adminPort: number | undefined;
   try {
     await once(server, "listening");
+    if (admin) adminPort = await observability.listen();
   } catch (err) {
-    await routes.stop();
+    // Either port may be the one in use: whatever did start is stopped again.
+    if (server.listening) await new Promise((resolve) => server.close(resolve));
+    await Promise.all([routes.stop(), observability.close()]);
+    updater.stop();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
   debug("listening on %s:%d", config.host, port);
 
+  let closing: Promise<void> | undefined;
+  async function drainAndClose(): Promise<void> {
+    draining = true;
+    debug("draining: no new connections, up to %d ms for requests in flight", config.shutdownGraceMs);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, config.shutdownGraceMs);
+    });
+    await Promise.race([closed, graceOver]);
+    clearTimeout(timer);
+    // Whatever is still open after the grace period is cut.
+    server.closeAllConnections();
+    await Promise.all([closed, routes.stop()]);
+    updater.stop();
+    // After the proxy server: the last requests still get their access log lines.
+    await snapshot?.flush();
+    await Promise.all([forwarder.close(), observability.close()]);
+    debug("closed");
+  }
+
   return {
     port,
+    adminPort,
     store,
     stats,
     routes,
     server,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await Promise.all([closed, routes.stop()]);
-      await forwarder.close();
+    close() {
+      closing ??= drainAndClose();
+      return closing;
     },
   };
 }

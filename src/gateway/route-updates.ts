@@ -3,28 +3,71 @@ import type { WatcherMessage } from "../discovery/messages.js";
 import { describeInstances } from "../routing/instance.js";
 import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { RouteStore } from "../routing/route-store.js";
+import type { RouteTable } from "../routing/route-table.js";
 
 const debug = createDebug("gateway:routes");
 
-/** Turns one validated watcher message into a new route table; logs the change notification. */
-export function applyWatcherMessage(store: RouteStore, stats: InstanceStatsRegistry, message: WatcherMessage): void {
-  switch (message.type) {
-    case "service": {
-      debug("change %s index=%s instances=%d [%s]", message.service, message.index, message.instances.length, describeInstances(message.instances));
-      const previous = store.current.get(message.service)?.instances ?? [];
-      const next = new Set(message.instances.map((i) => i.id));
-      stats.observe(next);
-      stats.forget(previous.filter((i) => !next.has(i.id)).map((i) => i.id));
-      store.swap(store.current.withService(message.service, message.instances, message.index));
-      return;
-    }
-    case "catalog":
-      debug("catalog index=%s services=%d", message.index, message.services.length);
-      store.swap(store.current.withCatalog(message.services, message.index));
-      return;
-    case "watch-error":
+type RouteMessage = Extract<WatcherMessage, { type: "service" | "catalog" }>;
+
+/**
+ * Turns validated watcher messages into route table swaps. Messages that
+ * arrive within `coalesceMs` of the first one are applied together in one
+ * swap (a deploy of fifty instances rebuilds once, as Traefik throttles);
+ * for one service only its latest list counts. `onSwap` sees every new table.
+ */
+export class RouteUpdater {
+  private pending = new Map<string, RouteMessage>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: RouteStore,
+    private readonly stats: InstanceStatsRegistry,
+    private readonly coalesceMs: number,
+    private readonly onSwap: (table: RouteTable) => void = () => {},
+  ) {}
+
+  apply(message: WatcherMessage): void {
+    if (message.type === "watch-error") {
       // The table is left as it is: a Consul failure never empties it.
       debug("watch error%s: %s; last known routes kept", message.service === null ? " (catalog)" : ` (${message.service})`, message.message);
       return;
+    }
+    this.pending.set(message.type === "catalog" ? "\0catalog" : message.service, message);
+    if (this.coalesceMs === 0) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.coalesceMs);
+  }
+
+  /** Applies everything pending in one swap. */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.size === 0) return;
+    const messages = [...this.pending.values()];
+    this.pending = new Map();
+    let table = this.store.current;
+    for (const message of messages) table = this.applyOne(table, message);
+    this.store.swap(table);
+    if (messages.length > 1) debug("%d updates applied in one swap", messages.length);
+    this.onSwap(table);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private applyOne(table: RouteTable, message: RouteMessage): RouteTable {
+    if (message.type === "catalog") {
+      debug("catalog index=%s services=%d", message.index, message.services.length);
+      return table.withCatalog(message.services, message.index, message.tags);
+    }
+    debug("change %s index=%s instances=%d [%s]", message.service, message.index, message.instances.length, describeInstances(message.instances));
+    const known = table.get(message.service);
+    const previous = known?.instances ?? [];
+    const next = new Set(message.instances.map((i) => i.id));
+    // The first list of a service names instances that were running before we asked: no warm-up for them.
+    this.stats.observe(next, { warmUpExempt: known === undefined });
+    this.stats.forget(previous.filter((i) => !next.has(i.id)).map((i) => i.id));
+    return table.withService(message.service, message.instances, message.index);
   }
 }

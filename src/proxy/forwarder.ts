@@ -5,11 +5,13 @@
  */
 import { EventEmitter } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
 import { Agent, type Dispatcher } from "undici";
 import createDebug from "debug";
 import type { Instance } from "../routing/instance.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
 import { toGatewayError } from "./upstream-errors.js";
+import { GatewayError } from "../gateway/errors.js";
 
 const debug = createDebug("gateway:proxy");
 
@@ -48,9 +50,9 @@ export class Forwarder {
   /**
    * Sends the request and resolves with the instance's response once its
    * headers arrive; throws a GatewayError before that. The caller writes the
-   * head and pipes the body with `relay`.
+   * head and pipes the body with `relay`. `body` is null for a request without one.
    */
-  async send(req: IncomingMessage, res: ServerResponse, instance: Instance, upstreamPath: string, service: string, fwd: ForwardedFor): Promise<Dispatcher.ResponseData> {
+  async send(req: IncomingMessage, res: ServerResponse, body: Readable | null, instance: Instance, upstreamPath: string, service: string, fwd: ForwardedFor): Promise<Dispatcher.ResponseData> {
     // undici accepts any EventEmitter as the abort signal. A plain emitter costs
     // far less than an AbortController, whose signal and DOMException showed in
     // the profile (bench/profile.ts).
@@ -60,18 +62,23 @@ export class Forwarder {
       if (!res.writableFinished) abort.emit("abort");
     };
     res.once("close", onClose);
-    const hasBody = req.headers["content-length"] !== undefined ? req.headers["content-length"] !== "0" : req.headers["transfer-encoding"] !== undefined;
     try {
       return await this.agent.request({
         origin: originOf(instance),
         path: upstreamPath,
         method: req.method as Dispatcher.HttpMethod,
         headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, fwd),
-        body: hasBody ? req : null,
+        body,
         signal: abort,
       });
     } catch (err) {
       res.off("close", onClose);
+      // A limit of the gateway's own (the body grew too large) is not the instance's failure.
+      if (err instanceof GatewayError) throw err;
+      // Nor is a client that stopped sending before its declared body was complete.
+      if (req.readableAborted || req.errored) {
+        throw new GatewayError("BAD_REQUEST", "the request body ended before it was complete", service, { cause: err });
+      }
       debug("%s %s → %s:%d failed before headers: %s", req.method, upstreamPath, instance.address, instance.port, (err as Error).message);
       throw toGatewayError(err, service, instance.id);
     }
@@ -86,6 +93,11 @@ export class Forwarder {
    * the upstream through send()'s close listener.
    */
   relay(upstream: Dispatcher.ResponseData, res: ServerResponse): Promise<void> {
+    if (res.destroyed) {
+      // The client left between the instance's headers and now: its "close" is past, nothing to wait for.
+      upstream.body.destroy();
+      return Promise.resolve();
+    }
     res.writeHead(upstream.statusCode, downstreamResponseHeaders(upstream.headers));
     const body = upstream.body;
     return new Promise((resolve) => {

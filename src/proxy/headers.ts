@@ -40,6 +40,8 @@ export interface ForwardedFor {
   clientAddress: string;
   proto: "http" | "https";
   host: string | undefined;
+  /** Pass the client's Host on (GATEWAY_PRESERVE_HOST) instead of letting the instance's address stand. */
+  preserveHost?: boolean;
 }
 
 /**
@@ -55,6 +57,10 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
     const lower = name.toLowerCase();
     if (lower === "x-forwarded-for") {
       priorFor = priorFor === undefined ? rawHeaders[i + 1]! : `${priorFor}, ${rawHeaders[i + 1]!}`;
+      continue;
+    }
+    if (lower === "host" && fwd.preserveHost === true) {
+      out.push(name, rawHeaders[i + 1]!);
       continue;
     }
     if (HOP_BY_HOP.has(lower) || REWRITTEN_ON_REQUEST.has(lower) || dropped.has(lower)) continue;

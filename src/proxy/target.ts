@@ -7,6 +7,18 @@ export interface ProxyTarget {
   readonly upstreamPath: string;
 }
 
+/** Throws INVALID_SERVICE_NAME unless `service` is a service name (wherever it came from). */
+export function checkServiceName(service: string): string {
+  if (!isValidServiceName(service)) {
+    throw new GatewayError(
+      "INVALID_SERVICE_NAME",
+      "a service name has 1-128 letters, digits, '-', '_' or '.' and is not '.' or '..'",
+      service.slice(0, 128),
+    );
+  }
+  return service;
+}
+
 /**
  * Splits a raw request target `/<service>/<rest>?<query>` into the service name
  * and the upstream path. Works on the raw URL, never on decoded parameters:
@@ -23,13 +35,33 @@ export function parseProxyTarget(rawUrl: string): ProxyTarget {
   if (service.length === 0) {
     throw new GatewayError("ROUTE_NOT_FOUND", "no route: request /<service>/<path>");
   }
-  if (!isValidServiceName(service)) {
-    throw new GatewayError(
-      "INVALID_SERVICE_NAME",
-      "a service name has 1-128 letters, digits, '-', '_' or '.' and is not '.' or '..'",
-      service.slice(0, 128),
-    );
-  }
+  checkServiceName(service);
   const rest = rawUrl.slice(end);
   return { service, upstreamPath: rest.startsWith("/") ? rest : `/${rest}` };
+}
+
+/** RFC 3986 path characters (pchar and "/"), then an optional query; '%' only as a %XX escape. */
+const PATH_AND_QUERY = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*(?:\?(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*)?$/;
+/** A "." or ".." segment, also percent-encoded. */
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/**
+ * Checks a path that did not come from the request line (a header, a route
+ * tag) and returns it rooted at "/". It must read as a path and nothing else:
+ * only the characters a request line's path may carry, no scheme, no "//"
+ * authority, no "." or ".." segment, so it can only name a resource on the
+ * instance the balancer picked, never another host.
+ */
+export function checkUpstreamPath(raw: string, what: string): string {
+  const path = raw.startsWith("/") ? raw : `/${raw}`;
+  if (SCHEME.test(raw) || !isPlainPath(path)) {
+    throw new GatewayError("INVALID_PATH", `${what} must be a path (letters, digits, RFC 3986 punctuation, %XX escapes; no scheme, '//' or dot segments)`);
+  }
+  return path;
+}
+
+/** A path rooted at "/" that passes checkUpstreamPath's rules (query allowed). */
+export function isPlainPath(path: string): boolean {
+  return path.startsWith("/") && !path.startsWith("//") && PATH_AND_QUERY.test(path) && !DOT_SEGMENT.test(path.split("?", 1)[0]!);
 }

@@ -11,6 +11,8 @@ export interface ServiceRoutes {
 /** The set of service names Consul's catalog knows, with the index it came from. */
 export interface CatalogView {
   readonly services: ReadonlySet<string>;
+  /** Each service's tags (the union over its instances): prefix routes are read from them. */
+  readonly tags: ReadonlyMap<string, readonly string[]>;
   readonly index: string;
 }
 
@@ -45,8 +47,9 @@ export class RouteTable {
     return new RouteTable(next, this.catalog);
   }
 
-  withCatalog(services: Iterable<string>, index: string): RouteTable {
-    return new RouteTable(this.services, Object.freeze({ services: new Set(services), index }));
+  withCatalog(services: Iterable<string>, index: string, tags: Readonly<Record<string, readonly string[]>> = {}): RouteTable {
+    const tagMap = new Map(Object.entries(tags).map(([name, list]) => [name, Object.freeze([...list])] as const));
+    return new RouteTable(this.services, Object.freeze({ services: new Set(services), tags: tagMap, index }));
   }
 
   /** A plain form for people and the admin surface (Fabio's Dump()). */

@@ -1,14 +1,19 @@
 /**
- * Runs one service-web instance. With CONSUL_HTTP_ADDR set it registers itself
- * with an HTTP check (the part Registrator plays in Docker) and deregisters on
- * SIGTERM/SIGINT.
+ * Runs one service-web instance. It registers itself (the part Registrator
+ * plays in Docker) in the registry the gateway's variables select, when that
+ * registry's address is set: in Consul with an HTTP check (CONSUL_HTTP_ADDR),
+ * or in ZooKeeper as an ephemeral node that leaves with the instance's
+ * session (GATEWAY_REGISTRY=zookeeper and ZOOKEEPER_CONNECT). It deregisters
+ * on SIGTERM/SIGINT.
  */
 import { createServer } from "node:http";
 import { once } from "node:events";
 import { hostname } from "node:os";
 import type { AddressInfo } from "node:net";
-import { parseConsulAddress } from "../config.js";
-import { ConsulRegistrar } from "../discovery/consul-adapter.js";
+import { ConfigError, loadRegistrySettings, type RegistrySettings } from "../config.js";
+import { createRegistry, describeRegistry, registryConfig } from "../discovery/registries/create-registry.js";
+import type { ServiceRegistration, ServiceRegistry } from "../discovery/registries/registry.js";
+import { REGISTRY_TITLES } from "../discovery/registries/registry-kind.js";
 import { createServiceWebApp, localIp } from "./app.js";
 
 const env = process.env;
@@ -28,11 +33,24 @@ const id = env.SERVICE_WEB_ID ?? `${name}-${hostname()}-${boundPort}`;
 server.on("request", createServiceWebApp({ id, port: boundPort }).callback());
 console.log(`service-web ${id} listening on ${host}:${boundPort}`);
 
-let registrar: ConsulRegistrar | undefined;
-if (env.CONSUL_HTTP_ADDR) {
+let settings: RegistrySettings;
+try {
+  settings = loadRegistrySettings(env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(`service-web: invalid configuration: ${err.message}`);
+  process.exit(2);
+}
+// Without the selected registry's address there is nothing to register with (Registrator may do it).
+const registryAddressSet = settings.registry === "zookeeper" ? env.ZOOKEEPER_CONNECT : env.CONSUL_HTTP_ADDR;
+
+let registry: ServiceRegistry | undefined;
+let registration: ServiceRegistration | undefined;
+if (registryAddressSet) {
   const address = env.SERVICE_WEB_ADDRESS ?? (host === "0.0.0.0" ? localIp() : host);
-  registrar = new ConsulRegistrar(parseConsulAddress(env.CONSUL_HTTP_ADDR.split(",")[0]!.trim()), env.CONSUL_HTTP_TOKEN);
-  await registrar.register({
+  const config = registryConfig(settings);
+  registry = createRegistry(config);
+  registration = {
     id,
     name,
     address,
@@ -43,18 +61,19 @@ if (env.CONSUL_HTTP_ADDR) {
       timeout: "1s",
       deregisterCriticalServiceAfter: "1m",
     },
-  });
-  console.log(`service-web ${id} registered in Consul as ${name} at ${address}:${boundPort}`);
+  };
+  await registry.register(registration);
+  console.log(`service-web ${id} registered in ${REGISTRY_TITLES[config.kind]} as ${name} at ${address}:${boundPort} (${describeRegistry(config)})`);
 }
 
 let stopping = false;
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
-  if (registrar) {
+  if (registry && registration) {
     // Deregister first so the gateway stops sending here before we close.
-    await registrar.deregister(id).catch((err: Error) => console.error(`service-web ${id}: deregister failed: ${err.message}`));
-    registrar.close();
+    await registry.deregister(registration).catch((err: Error) => console.error(`service-web ${id}: deregister failed: ${err.message}`));
+    await registry.close();
   }
   server.close(() => process.exit(0));
   server.closeIdleConnections();

@@ -32,14 +32,14 @@ describe("the gateway and service-web as processes", () => {
   });
 
   test("a bad setting stops the start with exit code 2 and a message naming it", async () => {
-    const gateway = startTs(GATEWAY, [], { env: { ...process.env, GATEWAY_BALANCER: "fastest" } });
+    const gateway = startTs(GATEWAY, [], { env: { ...process.env, GATEWAY_ADMIN_PORT: "0", GATEWAY_BALANCER: "fastest" } });
     started.push(gateway);
     assert.equal(await gateway.exited, 2);
-    assert.match(gateway.output(), /invalid configuration: GATEWAY_BALANCER: expected one of random, round-robin, got "fastest"/);
+    assert.match(gateway.output(), /invalid configuration: GATEWAY_BALANCER: expected one of random, round-robin, weighted, least-request, hash, got "fastest"/);
   });
 
   test("an unknown flag is refused the same way", async () => {
-    const gateway = startTs(GATEWAY, ["--prot", "1"], { env: { ...process.env } });
+    const gateway = startTs(GATEWAY, ["--prot", "1"], { env: { ...process.env, GATEWAY_ADMIN_PORT: "0" } });
     started.push(gateway);
     assert.equal(await gateway.exited, 2);
     assert.match(gateway.output(), /invalid configuration: --prot: unknown option; accepted: .*--balancer/);
@@ -64,7 +64,7 @@ describe("the gateway and service-web as processes", () => {
 
     const gatewayPort = await freePort();
     const gateway = startTs(GATEWAY, [], {
-      env: { ...process.env, DEBUG: "gateway:*", CONSUL_HTTP_ADDR: consul.address, GATEWAY_PORT: String(gatewayPort), GATEWAY_HOST: "127.0.0.1", GATEWAY_SERVICES: "service-web" },
+      env: { ...process.env, DEBUG: "gateway:*", CONSUL_HTTP_ADDR: consul.address, GATEWAY_PORT: String(gatewayPort), GATEWAY_ADMIN_PORT: "0", GATEWAY_HOST: "127.0.0.1", GATEWAY_SERVICES: "service-web" },
     });
     started.push(gateway);
     await gateway.waitForOutput(/gateway:routes change service-web index=\d+ instances=2 /);
@@ -92,8 +92,8 @@ describe("the gateway and service-web as processes", () => {
 describe("npm run demo", () => {
   for (const [flags, servers] of [[[], 1], [["--cluster"], 3]] as const) {
     test(`${flags.join(" ") || "(one server)"}: brings up ${servers} Consul server(s), three instances and the gateway, answers the README's curl, and Ctrl-C leaves nothing running`, async () => {
-      const [gatewayPort, consulPort] = [await freePort(), await freePort()];
-      const demo = startTs("scripts/demo.ts", ["--gateway-port", String(gatewayPort), "--consul-port", String(consulPort), ...flags]);
+      const [gatewayPort, adminPort, consulPort] = [await freePort(), await freePort(), await freePort()];
+      const demo = startTs("scripts/demo.ts", ["--gateway-port", String(gatewayPort), "--admin-port", String(adminPort), "--consul-port", String(consulPort), ...flags]);
       try {
         const ready = await demo.waitForOutput(/demo: ready\. .* pids: consul ([\d ]+), ([\d ]+)\n/, 90_000);
         const consulPids = ready[1]!.trim().split(" ").map(Number);
@@ -107,6 +107,9 @@ describe("npm run demo", () => {
           ids.add((res.body as { id: string }).id);
           return ids.size === 3;
         }, 20_000, "answers from all three instances");
+        // The dashboard's address the demo prints is the gateway's admin port.
+        assert.match(demo.output(), new RegExp(`dashboard http://127\\.0\\.0\\.1:${adminPort}/`));
+        assert.equal((await superagent.get(`http://127.0.0.1:${adminPort}/ready`)).status, 200);
 
         demo.child.kill("SIGINT");
         assert.equal(await demo.exited, 0);

@@ -33,6 +33,8 @@ export interface TestRegistration {
   Port: number;
   Tags?: string[];
   Meta?: Record<string, string>;
+  /** Consul's relative weights while passing and while warning (the agent fills {1, 1} when absent). */
+  Weights?: { Passing: number; Warning: number };
   Check?: Record<string, unknown>;
 }
 

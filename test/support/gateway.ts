@@ -10,20 +10,29 @@ export interface TestGateway extends Gateway {
   url: string;
   /** The gateway's route source: one process, so its own watcher supervisor. */
   supervisor: WatcherSupervisor;
+  /** The admin API and dashboard. */
+  adminUrl: string;
 }
 
-export async function startTestGateway(consulAddress: string, env: Record<string, string> = {}): Promise<TestGateway> {
+/**
+ * `registry` is a Consul address (host:port), or the settings that point the
+ * gateway at a registry (a RegistryHarness's `env`).
+ */
+export async function startTestGateway(registry: string | Record<string, string>, env: Record<string, string> = {}): Promise<TestGateway> {
   const config = loadConfig({
-    CONSUL_HTTP_ADDR: consulAddress,
+    ...(typeof registry === "string" ? { CONSUL_HTTP_ADDR: registry } : registry),
     GATEWAY_HOST: "127.0.0.1",
     GATEWAY_PORT: "0",
+    GATEWAY_ADMIN_PORT: "0",
     // Short enough that a test's stop/start of Consul is noticed quickly.
     GATEWAY_WATCHER_RESTART_MAX_MS: "1000",
+    // Warm-up off: tests that add an instance and count hits assert even spreads. Warm-up tests set it.
+    GATEWAY_WARMUP_MS: "0",
     ...env,
   });
   const supervisor = new WatcherSupervisor(supervisorOptions(config));
   const gateway = await startGateway(config, supervisor);
-  return Object.assign(gateway, { url: `http://127.0.0.1:${gateway.port}`, supervisor });
+  return Object.assign(gateway, { url: `http://127.0.0.1:${gateway.port}`, adminUrl: `http://127.0.0.1:${gateway.adminPort}`, supervisor });
 }
 
 /**

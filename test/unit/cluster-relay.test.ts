@@ -4,21 +4,22 @@ import { LatestRoutes } from "../../src/cluster/latest-routes.js";
 import { parseWorkerMessage } from "../../src/cluster/messages.js";
 import { RestartBackoff } from "../../src/discovery/restart-backoff.js";
 import type { WatcherMessage } from "../../src/discovery/messages.js";
+import { instance } from "../support/instances.js";
 
 const service = (name: string, index: string, ids: string[]): WatcherMessage => ({
   type: "service",
   service: name,
   index,
-  instances: ids.map((id) => ({ id, address: "127.0.0.1", port: 1, tags: [], meta: {} })),
+  instances: ids.map((id) => instance(id)),
 });
 
 test("a (re)started worker is replayed the newest catalog first, then the newest list of every service", () => {
   const latest = new LatestRoutes();
   latest.remember(service("web", "5", ["w1"]));
-  latest.remember({ type: "catalog", index: "6", services: ["web"] });
+  latest.remember({ type: "catalog", index: "6", services: ["web"], tags: { web: [] } });
   latest.remember(service("api", "7", ["a1"]));
   latest.remember(service("web", "8", ["w1", "w2"]));
-  latest.remember({ type: "catalog", index: "9", services: ["api", "web"] });
+  latest.remember({ type: "catalog", index: "9", services: ["api", "web"], tags: { api: [], web: [] } });
   latest.remember({ type: "watch-error", service: "web", message: "Consul away" });
   assert.deepEqual(
     latest.replay().map((m) => (m.type === "service" ? `${m.service}@${m.index}` : `${m.type}@${"index" in m ? m.index : ""}`)),

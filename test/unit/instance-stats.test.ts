@@ -21,3 +21,13 @@ test("forget drops idle instances but keeps those with requests in flight", () =
   assert.equal(registry.peek("idle"), undefined);
   assert.equal(registry.peek("busy")?.inFlight, 2);
 });
+
+test("observe marks the records it creates as warm-up exempt when asked, and leaves existing ones alone", () => {
+  const registry = new InstanceStatsRegistry();
+  registry.observe(["old"], { warmUpExempt: true });
+  registry.observe(["old", "new"]);
+  assert.equal(registry.get("old").warmUpExempt, true);
+  assert.equal(registry.get("new").warmUpExempt, false);
+  assert.equal(registry.get("lazy").warmUpExempt, false);
+  assert.equal(registry.get("new").currentWeight, 0);
+});

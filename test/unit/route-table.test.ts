@@ -3,9 +3,10 @@ import assert from "node:assert/strict";
 import { RouteTable } from "../../src/routing/route-table.js";
 import { RouteStore } from "../../src/routing/route-store.js";
 import type { Instance } from "../../src/routing/instance.js";
+import { instance } from "../support/instances.js";
 
-const a: Instance = { id: "a", address: "10.0.0.1", port: 80, tags: [], meta: {} };
-const b: Instance = { id: "b", address: "10.0.0.2", port: 80, tags: ["v2"], meta: { zone: "x" } };
+const a = instance("a", { address: "10.0.0.1", port: 80 });
+const b = instance("b", { address: "10.0.0.2", port: 80, tags: ["v2"], meta: { zone: "x" } });
 
 test("withService returns a new table and leaves the old one as it was", () => {
   const t1 = RouteTable.EMPTY.withService("web", [a], "5");
@@ -38,6 +39,13 @@ test("the catalog is carried over by service updates and replaced by catalog upd
   const t3 = t2.withCatalog(["web"], "11");
   assert.ok(!t3.catalog!.services.has("api"));
   assert.equal(t3.get("web"), t2.get("web"));
+});
+
+test("the catalog keeps each service's tags, where prefix routes are read from", () => {
+  const t = RouteTable.EMPTY.withCatalog(["web", "api"], "3", { web: ["urlprefix-/w", "v2"], api: [] });
+  assert.deepEqual(t.catalog!.tags.get("web"), ["urlprefix-/w", "v2"]);
+  assert.deepEqual(t.catalog!.tags.get("api"), []);
+  assert.ok(Object.isFrozen(t.catalog!.tags.get("web")));
 });
 
 test("toJSON prints each service's index, time and instances, sorted by name", () => {

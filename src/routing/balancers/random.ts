@@ -1,11 +1,19 @@
 import type { Instance } from "../instance.js";
-import type { Balancer } from "./balancer.js";
+import type { Balancer, Weigh } from "./balancer.js";
+import { weightedIndex } from "./weighted-choice.js";
 
-/** Uniform random choice, as the original design did. Stateless. */
+/**
+ * Random choice, as the original design did (and Fabio's default). Instances
+ * count as equals (`share`): only warning and warming-up ones are drawn less
+ * often. Stateless.
+ */
 export class RandomBalancer implements Balancer {
-  constructor(private readonly random: () => number = Math.random) {}
+  constructor(
+    private readonly weigh: Weigh,
+    private readonly random: () => number = Math.random,
+  ) {}
 
   pick(_service: string, instances: readonly Instance[]): Instance {
-    return instances[Math.floor(this.random() * instances.length)]!;
+    return instances[weightedIndex(instances.map(this.weigh), this.random)]!;
   }
 }

@@ -1,0 +1,27 @@
+import type { RouteTable } from "../routing/route-table.js";
+import type { ReadinessView } from "./view-types.js";
+
+export interface ReadinessInputs {
+  /** The watcher child runs and its IPC channel is open. */
+  watcherRunning: boolean;
+  table: RouteTable;
+  /** GATEWAY_SERVICES: watched from the start, so their lists are part of a loaded table. */
+  services: readonly string[];
+}
+
+/**
+ * Ready = the watcher child is connected and the route table is loaded (the
+ * catalog and every configured service answered once). A registry outage later
+ * does not make the gateway unready: it serves the last known routes (fail
+ * static), and taking it out of a load balancer then would turn a discovery
+ * outage into a full one.
+ */
+export function readiness({ watcherRunning, table, services }: ReadinessInputs): ReadinessView {
+  const reasons: string[] = [];
+  if (!watcherRunning) reasons.push("the watcher child is not running (it is being restarted)");
+  if (table.catalog === undefined) reasons.push("no answer from the registry's catalog yet");
+  for (const service of services) {
+    if (table.get(service) === undefined) reasons.push(`no instance list for ${service} from the registry yet`);
+  }
+  return { ready: reasons.length === 0, reasons };
+}

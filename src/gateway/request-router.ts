@@ -1,0 +1,106 @@
+/**
+ * Which service, which upstream path and which tags a request asks for. Three
+ * ways to name a target, tried in this order:
+ * 1. header routing (`/services` with service_name / api_name headers);
+ * 2. a prefix route from a `urlprefix-` tag, when its prefix is at least as
+ *    long as the `/<service>` route the path would otherwise take (longest prefix wins);
+ * 3. `/<service>/<path>`.
+ * The tags are the route tag (a prefix route goes only to instances that carry
+ * it), the service's configured tags (GATEWAY_SERVICE_TAGS) and those the
+ * request asks for in the tag header.
+ */
+import type { IncomingMessage } from "node:http";
+import { isValidServiceName } from "../discovery/messages.js";
+import { parseProxyTarget, type ProxyTarget } from "../proxy/target.js";
+import { prefixRoutes, routedPath, type PrefixRoute } from "../routing/prefix-routes.js";
+import type { RouteStore } from "../routing/route-store.js";
+import type { CatalogView } from "../routing/route-table.js";
+import { headerRouteTarget, isHeaderRoute } from "./header-routing.js";
+
+export interface RequestTarget extends ProxyTarget {
+  /** Every tag the chosen instance must carry, sorted, without repeats. */
+  readonly tags: readonly string[];
+}
+
+export interface RequestRouterOptions {
+  /** GATEWAY_HEADER_ROUTE_PREFIX; undefined turns header routing off. */
+  readonly headerRoutePrefix: string | undefined;
+  /** GATEWAY_TAG_HEADER, lowercase; undefined ignores requested tags. */
+  readonly tagHeader: string | undefined;
+  /** GATEWAY_SERVICE_TAGS: service → tags its instances must carry. */
+  readonly serviceTags: ReadonlyMap<string, readonly string[]>;
+}
+
+export class RequestRouter {
+  constructor(
+    private readonly store: RouteStore,
+    /** Waits for Consul's catalog when it has not arrived yet (ServiceResolver.catalog). */
+    private readonly waitForCatalog: () => Promise<CatalogView>,
+    private readonly options: RequestRouterOptions,
+  ) {}
+
+  async route(req: IncomingMessage): Promise<RequestTarget> {
+    const rawUrl = req.url ?? "";
+    // An absolute URL, "*" or an authority never names a route: INVALID_PATH, as parseProxyTarget says.
+    if (!rawUrl.startsWith("/")) parseProxyTarget(rawUrl);
+    const queryAt = rawUrl.indexOf("?");
+    const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
+    const query = queryAt === -1 ? "" : rawUrl.slice(queryAt);
+
+    let target: ProxyTarget;
+    let routeTag: string | undefined;
+    if (isHeaderRoute(this.options.headerRoutePrefix, path)) {
+      target = headerRouteTarget(req.headers, query);
+    } else {
+      // Awaits only before Consul's first catalog: afterwards no promise hop on this path.
+      const catalog = this.store.current.catalog ?? (await this.firstCatalog(rawUrl));
+      const prefixRoute = this.prefixRoute(catalog, path);
+      if (prefixRoute !== undefined) {
+        target = { service: prefixRoute.service, upstreamPath: routedPath(prefixRoute, path, query) };
+        routeTag = prefixRoute.tag;
+      } else {
+        target = parseProxyTarget(rawUrl);
+      }
+    }
+    // Built field by field: an object spread here measured ~0.6 µs per request.
+    return { service: target.service, upstreamPath: target.upstreamPath, tags: this.tagsFor(target.service, routeTag, req) };
+  }
+
+  /**
+   * Before Consul's first catalog: a path that cannot be a /<service> route fails at once
+   * (400, or 404 for "/") rather than after a wait.
+   */
+  private firstCatalog(rawUrl: string): Promise<CatalogView> {
+    parseProxyTarget(rawUrl);
+    return this.waitForCatalog();
+  }
+
+  /** The longest prefix route for `path`, unless the path's own /<service> route is longer. */
+  private prefixRoute(catalog: CatalogView, path: string): PrefixRoute | undefined {
+    const route = prefixRoutes(catalog).match(path);
+    if (route === undefined) return undefined;
+    const end = path.indexOf("/", 1);
+    const first = path.slice(1, end === -1 ? undefined : end);
+    const serviceRouteLength = isValidServiceName(first) && catalog.services.has(first) ? 1 + first.length : 0;
+    // On a tie the tag route wins: it was asked for, the /<service> route only exists by convention.
+    return route.prefix.length >= serviceRouteLength ? route : undefined;
+  }
+
+  private tagsFor(service: string, routeTag: string | undefined, req: IncomingMessage): readonly string[] {
+    const configured = this.options.serviceTags.get(service);
+    const header = this.options.tagHeader === undefined ? undefined : req.headers[this.options.tagHeader];
+    if (configured === undefined && routeTag === undefined && typeof header !== "string") return NO_TAGS;
+    // A Set: a tag asked for twice (or by both the config and the header) is one condition.
+    const tags = new Set(configured);
+    if (routeTag !== undefined) tags.add(routeTag);
+    if (typeof header === "string") {
+      for (const tag of header.split(",")) {
+        const trimmed = tag.trim();
+        if (trimmed !== "") tags.add(trimmed);
+      }
+    }
+    return tags.size === 0 ? NO_TAGS : [...tags].sort();
+  }
+}
+
+const NO_TAGS: readonly string[] = Object.freeze([]);

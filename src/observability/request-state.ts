@@ -1,0 +1,17 @@
+/**
+ * What the proxy handler records about a request in `ctx.state`, for the
+ * request observer (metrics, access log) to read once the request is done.
+ * The handler only sets fields; it knows nothing of who reads them.
+ */
+export interface ProxyRequestState {
+  /** The service the request routes to (its path, a prefix route or header routing), once the router found it. */
+  service?: string;
+  /** The instance the request was sent to (after retries, the last one). */
+  instance?: string;
+  /** performance.now() when the request was first sent to an instance. */
+  upstreamStartedAt?: number;
+  /** Attempts in all, the first included (retries = attempts - 1); the retry loop sets it. */
+  attempts?: number;
+  /** Instances that passive health checking took out of rotation during this request. */
+  ejections?: number;
+}
