@@ -1,5 +1,4 @@
 import Koa from "koa";
-import Router from "@koa/router";
 import type { Balancer } from "../routing/balancers/index.js";
 import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { Forwarder } from "../proxy/forwarder.js";
@@ -15,8 +14,12 @@ export interface GatewayAppDeps {
 }
 
 /**
- * The Koa app: errors → router → proxy. The router dispatches only; the
- * upstream path comes from the raw URL (parseProxyTarget) so encodings survive.
+ * The Koa app: errors → proxy. Every request is a proxy request, routed by its
+ * first path segment, which parseProxyTarget reads from the raw URL (so
+ * encodings survive) and refuses when it is no service name. A plain
+ * middleware, not a @koa/router route: the router's matching and parameter
+ * decoding cost ~10% of the gateway's CPU per request (docs/PERFORMANCE.md)
+ * for a single catch-all route whose parameters were never read.
  * Once the instance answers, Koa steps aside (ctx.respond = false) and the
  * forwarder streams the response itself.
  */
@@ -24,9 +27,8 @@ export function createGatewayApp({ resolver, balancer, forwarder, stats }: Gatew
   const app = new Koa();
   // Errors are answered by errorMiddleware; Koa's default printer would only repeat them.
   app.silent = true;
-  const router = new Router();
 
-  router.all("/:service{/*rest}", async (ctx) => {
+  const proxy = async (ctx: Koa.Context): Promise<void> => {
     const target = parseProxyTarget(ctx.req.url ?? "");
     const instances = resolver.known(target.service) ?? (await resolver.resolve(target.service));
     const instance = balancer.pick(target.service, instances);
@@ -47,9 +49,9 @@ export function createGatewayApp({ resolver, balancer, forwarder, stats }: Gatew
     } finally {
       instanceStats.inFlight -= 1;
     }
-  });
+  };
 
   app.use(errorMiddleware);
-  app.use(router.routes());
+  app.use(proxy);
   return app;
 }
