@@ -122,7 +122,7 @@ export function renderReport(report: Report, machineLine: string): string {
     }
     lines.push("", "CPU is read from /proc in 10 ms ticks: 0 means less than one tick.");
   }
-  for (const failure of report.scaleFailures) lines.push("", `- ${failure}`);
+  if (report.scaleFailures.length > 0) lines.push("", ...report.scaleFailures.map((failure) => `- ${failure}`));
 
   if (report.memory !== undefined) {
     const m = report.memory;
