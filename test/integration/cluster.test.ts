@@ -34,7 +34,7 @@ describe("cluster mode (GATEWAY_WORKERS=2) against a real Consul", () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     gateway = startTs(GATEWAY, [], {
-      env: { ...process.env, DEBUG: "gateway:cluster", CONSUL_HTTP_ADDR: consul.address, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(port), GATEWAY_WORKERS: "2", GATEWAY_SERVICES: "service-web", GATEWAY_WATCHER_RESTART_MAX_MS: "1000" },
+      env: { ...process.env, DEBUG: "gateway:cluster", CONSUL_HTTP_ADDR: consul.address, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(port), GATEWAY_WORKERS: "2", GATEWAY_SERVICES: "service-web", GATEWAY_WATCHER_RESTART_MAX_MS: "1000", GATEWAY_ADMIN_PORT: "0" },
     });
     await gateway.waitForOutput(/listening on 127\.0\.0\.1:\d+ with 2 workers/, 30_000);
   });
