@@ -4,7 +4,7 @@
  * self time is summed per function and per layer (node's HTTP server, undici,
  * Koa, the gateway's own code, GC). The .cpuprofile is kept for DevTools.
  */
-import { mkdtempSync, readdirSync, readFileSync, copyFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ConsulAgent } from "../test/support/consul.js";
@@ -90,5 +90,6 @@ export async function profileGateway(consul: ConsulAgent, load: LoadOptions, out
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, "gateway.cpuprofile");
   copyFileSync(join(dir, own), file);
+  rmSync(dir, { recursive: true, force: true });
   return { file, requestsPerSecond, ...summarizeProfile(JSON.parse(readFileSync(file, "utf8")) as CpuProfile) };
 }

@@ -22,7 +22,7 @@ import { measureThroughput, startTargets, type TargetSummary } from "./throughpu
 const smoke = process.argv.includes("--smoke");
 const settings = smoke
   ? { rounds: 1, warmupS: 1, durationS: 2, connections: 50, propagationCycles: 10, memoryS: 10, scale: [{ watch: "per-service", services: 100, instancesPerService: 10, changes: 1 }, { watch: "shared", services: 100, instancesPerService: 10, changes: 1 }] as ScaleOptions[] }
-  : { rounds: 3, warmupS: 2, durationS: 6, connections: 50, propagationCycles: 100, memoryS: 120, scale: [{ watch: "per-service", services: 150, instancesPerService: 10, changes: 5 }, { watch: "per-service", services: 1000, instancesPerService: 10, changes: 5 }, { watch: "shared", services: 1000, instancesPerService: 10, changes: 5 }] as ScaleOptions[] };
+  : { rounds: 5, warmupS: 2, durationS: 5, connections: 50, propagationCycles: 100, memoryS: 120, scale: [{ watch: "per-service", services: 150, instancesPerService: 10, changes: 5 }, { watch: "per-service", services: 1000, instancesPerService: 10, changes: 5 }, { watch: "shared", services: 1000, instancesPerService: 10, changes: 5 }] as ScaleOptions[] };
 
 const log = (line: string): void => console.log(`bench: ${line}`);
 const started = Date.now();

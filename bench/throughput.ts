@@ -9,19 +9,31 @@ import type { ConsulAgent } from "../test/support/consul.js";
 import { runLoad, type LoadOptions, type LoadResult } from "./lib/load.js";
 import { nginxBinary, startGateway, startNginx, startPeer, type Running } from "./lib/fixture.js";
 import { median } from "./lib/stats.js";
+import { processTree, treeCpuMs } from "./lib/proc.js";
 
 export interface ThroughputOptions extends LoadOptions {
   rounds: number;
   warmupS: number;
 }
 
+/** One measurement, with the CPU the target's processes spent per request. */
+export interface TargetRun extends LoadResult {
+  cpuUsPerRequest: number;
+}
+
 export interface TargetSummary {
   name: string;
   requestsPerSecond: number;
+  /**
+   * CPU time the target's processes spent per request (from /proc): what the
+   * target costs, which a machine shared with other work disturbs far less
+   * than the request rate, since a descheduled process spends no CPU.
+   */
+  cpuUsPerRequest: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
-  runs: LoadResult[];
+  runs: TargetRun[];
 }
 
 /** The targets in the issue's order. nginx is left out (and said so) when it cannot be installed. */
@@ -43,14 +55,17 @@ export async function startTargets(consul: ConsulAgent, backend: Running): Promi
 }
 
 export async function measureThroughput(targets: readonly Running[], options: ThroughputOptions, log: (line: string) => void): Promise<TargetSummary[]> {
-  const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+  const runs = new Map<string, TargetRun[]>(targets.map((t) => [t.name, []]));
   for (let round = 0; round < options.rounds; round++) {
     const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
     for (const target of order) {
       await runLoad(target.url, { connections: options.connections, durationS: options.warmupS });
-      const result = await runLoad(target.url, options);
+      const pids = processTree(target.pid);
+      const cpuBefore = treeCpuMs(pids);
+      const load: LoadResult = await runLoad(target.url, options);
+      const result = { ...load, cpuUsPerRequest: ((treeCpuMs(pids) - cpuBefore) * 1000) / (load.requestsPerSecond * options.durationS) };
       runs.get(target.name)!.push(result);
-      log(`round ${round + 1}/${options.rounds} ${target.name}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms${result.errors ? `, ${result.errors} errors` : ""}`);
+      log(`round ${round + 1}/${options.rounds} ${target.name}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.cpuUsPerRequest.toFixed(1)} µs CPU/request${result.errors ? `, ${result.errors} errors` : ""}`);
     }
   }
   return targets.map((t) => {
@@ -58,6 +73,7 @@ export async function measureThroughput(targets: readonly Running[], options: Th
     return {
       name: t.name,
       requestsPerSecond: median(r.map((x) => x.requestsPerSecond)),
+      cpuUsPerRequest: median(r.map((x) => x.cpuUsPerRequest)),
       p50Ms: median(r.map((x) => x.p50Ms)),
       p99Ms: median(r.map((x) => x.p99Ms)),
       errors: r.reduce((sum, x) => sum + x.errors, 0),

@@ -84,6 +84,10 @@ export async function startGateway(
       GATEWAY_PORT: String(port),
       GATEWAY_SERVICES: SERVICE,
       GATEWAY_WORKERS: String(workers),
+      // Settings of main's admin server and warm-up (ignored before they exist): several gateways run
+      // at once here, so no fixed admin port, and full traffic to the one instance from the start.
+      GATEWAY_ADMIN_PORT: "0",
+      GATEWAY_WARMUP_MS: "0",
       ...extra.env,
     },
   });

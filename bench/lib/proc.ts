@@ -20,6 +20,24 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/** A process and all its descendants (a cluster's primary, workers and watcher; nginx's master and workers). */
+export function processTree(pid: number): number[] {
+  return [pid, ...childPids(pid).flatMap(processTree)];
+}
+
+/** CPU time of a set of processes, in milliseconds; those that are gone count 0. */
+export function treeCpuMs(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += cpuMs(pid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
+}
+
 /** CPU time (user + system) a process has used so far, in milliseconds. */
 export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");

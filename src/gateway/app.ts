@@ -1,5 +1,4 @@
 import Koa, { type Middleware } from "koa";
-import Router from "@koa/router";
 import { errorMiddleware } from "./error-middleware.js";
 import { createProxyHandler, type ProxyHandlerDeps } from "./proxy-handler.js";
 import { requestLimits, type RequestLimits } from "./request-limits.js";
@@ -13,9 +12,12 @@ export interface GatewayAppDeps extends ProxyHandlerDeps {
 }
 
 /**
- * The Koa app: observe → errors → limits → router → proxy. The router
- * dispatches only; the target (service, upstream path, tags) comes from the
- * raw URL and headers (RequestRouter) so encodings survive.
+ * The Koa app: observe → errors → limits → proxy. Every request is a proxy
+ * request; RequestRouter reads its target (service, upstream path, tags) from
+ * the raw URL and headers, so encodings survive. The proxy is a plain
+ * middleware, not a @koa/router route: the router's matching and parameter
+ * decoding cost ~10% of the gateway's CPU per request (docs/PERFORMANCE.md)
+ * for a single catch-all route whose parameters were never read.
  * Once the instance answers, Koa steps aside (ctx.respond = false) and the
  * forwarder streams the response itself.
  */
@@ -23,9 +25,6 @@ export function createGatewayApp(deps: GatewayAppDeps): Koa {
   const app = new Koa();
   // Errors are answered by errorMiddleware; Koa's default printer would only repeat them.
   app.silent = true;
-  const router = new Router();
-  // Every path: "/" too, which a urlprefix-/ route may claim (RequestRouter answers ROUTE_NOT_FOUND otherwise).
-  router.all("{/*path}", createProxyHandler(deps));
   // First, so that it also sees the answers of errorMiddleware and requestLimits.
   if (deps.observe) app.use(deps.observe);
   app.use(errorMiddleware);
@@ -34,6 +33,6 @@ export function createGatewayApp(deps: GatewayAppDeps): Koa {
     await next();
   });
   app.use(requestLimits(deps.limits));
-  app.use(router.routes());
+  app.use(createProxyHandler(deps));
   return app;
 }
