@@ -1,8 +1,8 @@
 /**
  * ZooKeeperSession (zookeeper-adapter.ts) where node-zookeeper-client leaves
  * gaps, against a fake server on loopback that answers the handshake only
- * when a test says so: a handshake never answered, requests queued when the
- * session turns out to have expired.
+ * when a test says so: a handshake never answered, a close during the
+ * handshake, requests queued when the session turns out to have expired.
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -78,6 +78,18 @@ test("a connection accepted and never answered is given up after the connect tim
   await eventually(() => server.handshakes.length === 1, 10_000, "the first handshake");
   await eventually(() => server.connections.length >= 2, 10_000, "a second connection after the first went unanswered");
   assert.ok(server.closed.has(server.connections[0]!), "the unanswered connection was dropped");
+});
+
+test("closed while its handshake is unanswered, the session drops that connection and never reads the answer as a reply", async () => {
+  const { server, session } = await setup(30_000);
+  session.connect();
+  await eventually(() => server.handshakes.length === 1, 10_000, "the handshake");
+  const connection = server.handshakes[0]!;
+  session.close();
+  // The answer arrives after the close request went out: the client must not parse it as that request's reply
+  // (which threw an uncaught "Unknown code" error, failing this test).
+  server.answer(connection, 4_000);
+  await eventually(() => server.closed.has(connection), 10_000, "the connection closed by the client");
 });
 
 test("requests queued while disconnected fail with SESSION_EXPIRED when the session turns out to have expired", async () => {

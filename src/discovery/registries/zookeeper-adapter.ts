@@ -17,6 +17,9 @@
  * - It waits for the answer to its handshake without a bound (see
  *   guardHandshake below): one connection that a server accepts and never
  *   answers, as a restarting server does, left it stuck for good.
+ * - Closed during a handshake, it sends its close request at once and then
+ *   reads the handshake's answer as the reply to it, and throws where no one
+ *   can catch it (see close()).
  * - When its session expires while it is disconnected, it never answers the
  *   requests it had queued meanwhile: this adapter rejects them then, so that
  *   every promise it returns settles.
@@ -120,11 +123,13 @@ export class ZooKeeperSession {
   private readonly client: NodeZooKeeperClient;
   /** How to fail each request not answered yet, should the session expire first (the client would never answer those it had queued). */
   private readonly unanswered = new Set<() => void>();
+  /** The connection whose handshake is not answered yet, if any. */
+  private readonly awaitingHandshake: () => Socket | undefined;
 
   constructor(options: ZooKeeperSessionOptions) {
     // retries 0: a failed request is reported at once; the registry decides when to read again.
     this.client = zookeeper.createClient(options.connect, { sessionTimeout: options.sessionTimeoutMs, spinDelay: 1000, retries: 0 });
-    guardHandshake(this.client.connectionManager);
+    this.awaitingHandshake = guardHandshake(this.client.connectionManager);
     // Registered before anyone else's "expired" listener; the rejections reach their handlers after all listeners ran,
     // so a registry that replaces the session on "expired" has done so by then.
     this.client.on("expired", () => {
@@ -136,8 +141,13 @@ export class ZooKeeperSession {
     this.client.connect();
   }
 
+  /** Ends the session (the server then removes its ephemeral nodes at once) and the client. */
   close(): void {
+    const handshaking = this.awaitingHandshake();
     this.client.close();
+    // The close request just went out ahead of the handshake's answer, which the client would read as the reply to it
+    // (an uncaught "Unknown code" error): drop the connection now, so that nothing more is read from it.
+    handshaking?.destroy();
   }
 
   /** The session id (0 until connected): compared with a node's ephemeralOwner to tell our nodes from a dead session's. */
@@ -227,16 +237,19 @@ export class ZooKeeperSession {
  * As the Java client does, bound the whole handshake by the connect timeout:
  * a connection still unanswered then is destroyed, and the client's own close
  * handling connects again (with the same session, if it still lives).
+ * Returns the connection whose handshake is not answered yet, for close().
  */
-function guardHandshake(manager: ConnectionManager): void {
+function guardHandshake(manager: ConnectionManager): () => Socket | undefined {
   const sendHandshake = manager.onSocketConnected;
   if (typeof sendHandshake !== "function" || typeof manager.connectTimeout !== "number" || typeof STATES?.CONNECTING !== "number") {
     throw new Error("node-zookeeper-client's ConnectionManager is not the one guardHandshake (zookeeper-adapter.ts) was written for");
   }
   let timer: NodeJS.Timeout | undefined;
+  let awaiting: Socket | undefined;
   manager.onSocketConnected = function (this: ConnectionManager) {
     sendHandshake.call(this);
     const socket = manager.socket;
+    awaiting = socket;
     const boundMs = manager.connectTimeout;
     clearTimeout(timer);
     timer = setTimeout(() => {
@@ -248,8 +261,11 @@ function guardHandshake(manager: ConnectionManager): void {
   };
   // Answered (connected, or told that the session expired), or the connection closed: the bound is met.
   manager.on("state", (state) => {
-    if (state !== STATES.CONNECTING) clearTimeout(timer);
+    if (state === STATES.CONNECTING) return;
+    clearTimeout(timer);
+    awaiting = undefined;
   });
+  return () => awaiting;
 }
 
 function wrap(err: Error & { getCode(): number }, operation: string, path: string): ZooKeeperError {
