@@ -1,8 +1,9 @@
 /**
  * What is particular to ZooKeeper, against a real server: Registrator's
  * layout, the watch handling the original design got wrong (empty lists,
- * deleted service nodes, re-armed watches, expired sessions), and the demo
- * service's ephemeral registration.
+ * deleted service nodes, re-armed watches, expired sessions), a restart whose
+ * first connections are never answered, and the demo service's ephemeral
+ * registration.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,7 +15,8 @@ import { startBackend, type Backend } from "../support/backends.js";
 import { captureDebug, countHits, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { freePort } from "../support/ports.js";
 import { startTs, type Started } from "../support/processes.js";
-import { eventually } from "../support/wait.js";
+import { StallingProxy } from "../support/stalling-proxy.js";
+import { eventually, within } from "../support/wait.js";
 import { ZOOKEEPER_MAX_SESSION_TIMEOUT_MS, ZooKeeperServer } from "../support/zookeeper.js";
 
 const status = async (url: string): Promise<{ status: number; code: string | undefined }> => {
@@ -175,6 +177,74 @@ describe("ZooKeeper: an expired session is replaced and resynchronised", () => {
     assert.equal(gateway.supervisor.restarts, 0);
     // And it watches again, on a new session.
     await eventually(async () => (await watchingSessions(zookeeper)).some((s) => !sessions.includes(s)), 10_000, "a new watching session");
+  });
+});
+
+describe("ZooKeeper: a restart whose first connections are accepted and never answered", () => {
+  let zookeeper: ZooKeeperServer;
+  /** Between the server and both of its clients here: the registrar and the gateway's watcher child. */
+  let proxy: StallingProxy;
+  let registrar: ZooKeeperRegistry;
+  const backends: Backend[] = [];
+  let gateway: TestGateway;
+  const registration = (backend: Backend) => ({ id: backend.id, name: "service-web", address: "127.0.0.1", port: backend.port });
+  const tablePorts = () => (gateway.store.current.get("service-web")?.instances ?? []).map((i) => i.port).sort();
+  const portsOf = (...list: Backend[]) => list.map((b) => b.port).sort();
+
+  before(async () => {
+    zookeeper = await ZooKeeperServer.start();
+    proxy = await StallingProxy.start(zookeeper.port);
+    registrar = new ZooKeeperRegistry({ connect: proxy.connect, backoffMaxMs: 1_000 });
+    backends.push(...(await Promise.all(["web-1", "web-2", "web-3"].map(startBackend))));
+    for (const backend of backends.slice(0, 2)) await registrar.register(registration(backend));
+    gateway = await startTestGateway({ GATEWAY_REGISTRY: "zookeeper", ZOOKEEPER_CONNECT: proxy.connect }, { GATEWAY_SERVICES: "service-web" });
+    await eventually(() => tablePorts().length === 2, 10_000, "two instances");
+  });
+
+  after(async () => {
+    await gateway?.close();
+    await registrar?.close();
+    await Promise.all(backends.map((b) => b.close()));
+    await proxy?.stop();
+    await zookeeper?.destroy();
+  });
+
+  test("a ZooKeeper restart that outlasts the session timeout, its first connections never answered: registrar and watcher give those up, resynchronise on new sessions, and later registrations arrive", async () => {
+    const [first, second, third] = backends as [Backend, Backend, Backend];
+    const child = gateway.supervisor.childPid!;
+    const sessions = await watchingSessions(zookeeper);
+    assert.equal(sessions.length, 1, "the watcher child's session watches the instances");
+
+    // The restart as the clients saw it on a loaded machine: their connections drop, and the ones they open again are
+    // accepted and never answered, while the server comes back and expires their sessions.
+    proxy.stall();
+    await zookeeper.stop();
+    await zookeeper.boot();
+    const probe = new ZooKeeperSession({ connect: zookeeper.connect, sessionTimeoutMs: ZOOKEEPER_MAX_SESSION_TIMEOUT_MS });
+    probe.connect();
+    try {
+      // The registrar's nodes go with its session, restored with the child's when the server started, and expired with it.
+      const registered = async () => (await probe.getChildren("/services/service-web")).children.length;
+      await eventually(async () => (await registered()) === 0, 4 * ZOOKEEPER_MAX_SESSION_TIMEOUT_MS, "the registrar's session expired");
+    } finally {
+      probe.close();
+    }
+    assert.ok(proxy.stalledConnections >= 2, `${proxy.stalledConnections} connections left unanswered`);
+
+    // Asked while the registrar waits on a connection that will never answer: these must complete, on its next session.
+    const changes = Promise.all([registrar.register(registration(third)), registrar.deregister(registration(second))]);
+    proxy.resume();
+    await within(changes, 20_000, "the registration and deregistration made during the stall");
+
+    await eventually(() => tablePorts().join() === portsOf(first, third).join(), 20_000, "the changes made during the stall");
+    assert.deepEqual([...(await countHits(gateway.url, 10)).keys()].sort(), ["web-1", "web-3"]);
+    assert.equal(gateway.supervisor.childPid, child, "the child resynchronised itself; it was not restarted");
+    assert.equal(gateway.supervisor.restarts, 0);
+    await eventually(async () => (await watchingSessions(zookeeper)).some((s) => !sessions.includes(s)), 10_000, "a new watching session");
+
+    // And it watches again: a registration made now arrives.
+    await registrar.register(registration(second));
+    await eventually(() => tablePorts().join() === portsOf(first, second, third).join(), 20_000, "web-2 registered after the recovery");
   });
 });
 

@@ -16,4 +16,16 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false> 
   }
 }
 
+/** Awaits `promise` for at most `timeoutMs`: for a promise that may never settle, which is then the failure. */
+export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let outcome: { value: T } | { error: unknown } | undefined;
+  promise.then(
+    (value) => (outcome = { value }),
+    (error: unknown) => (outcome = { error }),
+  );
+  const settled = await eventually(() => outcome, timeoutMs, what);
+  if ("error" in settled) throw settled.error;
+  return settled.value;
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

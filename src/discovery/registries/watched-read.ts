@@ -7,8 +7,9 @@
  *   watches each read re-arms);
  * - a failed read is retried with exponential backoff, and the last reported
  *   value stays valid meanwhile;
- * - `restart()` abandons a read that may never answer (one queued on a session
- *   that expired) and reads again at once.
+ * - `restart()` abandons a read whose answer no longer matters (one sent on a
+ *   session that expired, which fails later or, with a client that drops such
+ *   requests, never) and reads again at once.
  */
 import type { RegistryListener } from "./registry.js";
 

@@ -12,8 +12,23 @@
  *   (SetWatches), and the server fires those whose node changed meanwhile.
  * - An expired session is final: the client stops, its watches and ephemeral
  *   nodes are gone, and only a new client (a new session) can go on.
+ *
+ * Gaps of the client (1.1.3, the latest) that this adapter closes:
+ * - It waits for the answer to its handshake without a bound (see
+ *   guardHandshake below): one connection that a server accepts and never
+ *   answers, as a restarting server does, left it stuck for good.
+ * - Closed during a handshake, it sends its close request at once and then
+ *   reads the handshake's answer as the reply to it, and throws where no one
+ *   can catch it (see close()).
+ * - When its session expires while it is disconnected, it never answers the
+ *   requests it had queued meanwhile: this adapter rejects them then, so that
+ *   every promise it returns settles.
  */
 import { createRequire } from "node:module";
+import type { Socket } from "node:net";
+import createDebug from "debug";
+
+const debug = createDebug("gateway:zookeeper");
 
 /** The fields of ZooKeeper's Stat this gateway reads; zxids are 8-byte big-endian buffers. */
 export interface ZooKeeperStat {
@@ -34,8 +49,25 @@ type Callback<T extends unknown[]> = (error: (Error & { getCode(): number }) | n
 /** The client's own watcher table: per kind, per path, an emitter whose listeners are the armed watcher functions. */
 type WatcherTable = Record<string, { listenerCount(event: "notification"): number }>;
 
+/**
+ * The client's private ConnectionManager (lib/ConnectionManager.js), as far as
+ * this adapter reads it: the watcher table and what guardHandshake needs.
+ */
+interface ConnectionManager {
+  watcherManager: { dataWatchers: WatcherTable; childWatchers: WatcherTable; existenceWatchers: WatcherTable };
+  /** One of STATES; "state" is emitted on every change. */
+  state: number;
+  /** The current connection (attempt); a new one for each attempt. */
+  socket: Socket | undefined;
+  /** The session timeout over the number of servers: the bound the client puts on a TCP connect, and the Java client on the whole handshake. */
+  connectTimeout: number;
+  /** The handler connect() binds, per attempt, to the socket's "connect": it sends the handshake and clears the connect timeout. */
+  onSocketConnected(): void;
+  on(event: "state", listener: (state: number) => void): void;
+}
+
 interface NodeZooKeeperClient {
-  connectionManager: { watcherManager: { dataWatchers: WatcherTable; childWatchers: WatcherTable; existenceWatchers: WatcherTable } };
+  connectionManager: ConnectionManager;
   connect(): void;
   close(): void;
   getSessionId(): Buffer;
@@ -54,7 +86,9 @@ interface NodeZooKeeperModule {
   Exception: { NO_NODE: number; NODE_EXISTS: number; NOT_EMPTY: number; CONNECTION_LOSS: number; SESSION_EXPIRED: number };
 }
 
-const zookeeper = createRequire(import.meta.url)("node-zookeeper-client") as NodeZooKeeperModule;
+const require = createRequire(import.meta.url);
+const zookeeper = require("node-zookeeper-client") as NodeZooKeeperModule;
+const { STATES } = require("node-zookeeper-client/lib/ConnectionManager.js") as { STATES: { CONNECTING: number } };
 
 /** A ZooKeeper error, with the server's code (ZooKeeper's KeeperException codes). */
 export class ZooKeeperError extends Error {
@@ -70,6 +104,7 @@ export class ZooKeeperError extends Error {
 export const isNoNode = (err: unknown): boolean => err instanceof ZooKeeperError && err.code === zookeeper.Exception.NO_NODE;
 export const isNodeExists = (err: unknown): boolean => err instanceof ZooKeeperError && err.code === zookeeper.Exception.NODE_EXISTS;
 export const isNotEmpty = (err: unknown): boolean => err instanceof ZooKeeperError && err.code === zookeeper.Exception.NOT_EMPTY;
+export const isSessionExpired = (err: unknown): boolean => err instanceof ZooKeeperError && err.code === zookeeper.Exception.SESSION_EXPIRED;
 
 /** A zxid (or session id) as the decimal string the IPC messages carry as an index. */
 export function zxidString(zxid: Buffer): string {
@@ -86,18 +121,33 @@ export interface ZooKeeperSessionOptions {
 /** One ZooKeeper session: a client from connect() until close() or expiry. */
 export class ZooKeeperSession {
   private readonly client: NodeZooKeeperClient;
+  /** How to fail each request not answered yet, should the session expire first (the client would never answer those it had queued). */
+  private readonly unanswered = new Set<() => void>();
+  /** The connection whose handshake is not answered yet, if any. */
+  private readonly awaitingHandshake: () => Socket | undefined;
 
   constructor(options: ZooKeeperSessionOptions) {
     // retries 0: a failed request is reported at once; the registry decides when to read again.
     this.client = zookeeper.createClient(options.connect, { sessionTimeout: options.sessionTimeoutMs, spinDelay: 1000, retries: 0 });
+    this.awaitingHandshake = guardHandshake(this.client.connectionManager);
+    // Registered before anyone else's "expired" listener; the rejections reach their handlers after all listeners ran,
+    // so a registry that replaces the session on "expired" has done so by then.
+    this.client.on("expired", () => {
+      for (const fail of [...this.unanswered]) fail();
+    });
   }
 
   connect(): void {
     this.client.connect();
   }
 
+  /** Ends the session (the server then removes its ephemeral nodes at once) and the client. */
   close(): void {
+    const handshaking = this.awaitingHandshake();
     this.client.close();
+    // The close request just went out ahead of the handshake's answer, which the client would read as the reply to it
+    // (an uncaught "Unknown code" error): drop the connection now, so that nothing more is read from it.
+    handshaking?.destroy();
   }
 
   /** The session id (0 until connected): compared with a node's ephemeralOwner to tell our nodes from a dead session's. */
@@ -127,35 +177,95 @@ export class ZooKeeperSession {
   }
 
   getChildren(path: string, watcher?: ZooKeeperWatcher): Promise<{ children: string[]; stat: ZooKeeperStat }> {
-    return new Promise((resolve, reject) =>
-      this.client.getChildren(path, watcher, (err, children, stat) => (err ? reject(wrap(err, "getChildren", path)) : resolve({ children, stat }))),
-    );
+    const send = (done: Callback<[string[], ZooKeeperStat]>): void => this.client.getChildren(path, watcher, done);
+    return this.request("getChildren", path, send, (children, stat) => ({ children, stat }));
   }
 
   getData(path: string, watcher?: ZooKeeperWatcher): Promise<{ data: Buffer | undefined; stat: ZooKeeperStat }> {
-    return new Promise((resolve, reject) =>
-      this.client.getData(path, watcher, (err, data, stat) => (err ? reject(wrap(err, "getData", path)) : resolve({ data: data ?? undefined, stat }))),
-    );
+    const send = (done: Callback<[Buffer | null | undefined, ZooKeeperStat]>): void => this.client.getData(path, watcher, done);
+    return this.request("getData", path, send, (data, stat) => ({ data: data ?? undefined, stat }));
   }
 
   /** The node's Stat, or null when it does not exist; with a watcher, a watch on its creation, change or deletion. */
   exists(path: string, watcher?: ZooKeeperWatcher): Promise<ZooKeeperStat | null> {
-    return new Promise((resolve, reject) => this.client.exists(path, watcher, (err, stat) => (err ? reject(wrap(err, "exists", path)) : resolve(stat))));
+    return this.request("exists", path, (done: Callback<[ZooKeeperStat | null]>) => this.client.exists(path, watcher, done), (stat) => stat);
   }
 
   create(path: string, data: Buffer, mode: "persistent" | "ephemeral"): Promise<void> {
     const flag = mode === "ephemeral" ? zookeeper.CreateMode.EPHEMERAL : zookeeper.CreateMode.PERSISTENT;
-    return new Promise((resolve, reject) => this.client.create(path, data, flag, (err) => (err ? reject(wrap(err, "create", path)) : resolve())));
+    return this.request("create", path, (done: Callback<[string]>) => this.client.create(path, data, flag, done), () => undefined);
   }
 
   /** Creates `path` and its missing parents, as persistent nodes without data. */
   mkdirp(path: string): Promise<void> {
-    return new Promise((resolve, reject) => this.client.mkdirp(path, (err) => (err ? reject(wrap(err, "mkdirp", path)) : resolve())));
+    return this.request("mkdirp", path, (done: Callback<[string]>) => this.client.mkdirp(path, done), () => undefined);
   }
 
   remove(path: string): Promise<void> {
-    return new Promise((resolve, reject) => this.client.remove(path, -1, (err) => (err ? reject(wrap(err, "remove", path)) : resolve())));
+    return this.request("remove", path, (done: Callback<[]>) => this.client.remove(path, -1, done), () => undefined);
   }
+
+  /** Sends one request; the promise settles with the client's answer, or fails when the session expires before it. */
+  private request<R extends unknown[], T>(operation: string, path: string, send: (done: Callback<R>) => void, result: (...answer: R) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const fail = (): void => {
+        this.unanswered.delete(fail);
+        reject(new ZooKeeperError(`ZooKeeper ${operation} ${path}: the session expired before an answer`, zookeeper.Exception.SESSION_EXPIRED));
+      };
+      this.unanswered.add(fail);
+      send((err, ...answer) => {
+        this.unanswered.delete(fail);
+        if (err) reject(wrap(err, operation, path));
+        else resolve(result(...answer));
+      });
+    });
+  }
+}
+
+/**
+ * The client clears its connect timeout as soon as TCP connects, then waits
+ * for the server's answer to the handshake (ConnectResponse) with no bound at
+ * all: no timer, and no ping until connected (a known gap, upstream pull
+ * request alexguan/node-zookeeper-client#57, never merged). A connection the
+ * server accepts and never answers leaves the client CONNECTING for good: it
+ * never connects again, never learns that its session expired, and what was
+ * queued meanwhile waits with it. ZooKeeper 3.8 does that to a connection that
+ * arrives while it restarts, between binding its port and loading its data:
+ * refusing it fails halfway (a NullPointerException, ZOOKEEPER-5051) and the
+ * socket stays open. Under load that window is long enough to be hit.
+ *
+ * As the Java client does, bound the whole handshake by the connect timeout:
+ * a connection still unanswered then is destroyed, and the client's own close
+ * handling connects again (with the same session, if it still lives).
+ * Returns the connection whose handshake is not answered yet, for close().
+ */
+function guardHandshake(manager: ConnectionManager): () => Socket | undefined {
+  const sendHandshake = manager.onSocketConnected;
+  if (typeof sendHandshake !== "function" || typeof manager.connectTimeout !== "number" || typeof STATES?.CONNECTING !== "number") {
+    throw new Error("node-zookeeper-client's ConnectionManager is not the one guardHandshake (zookeeper-adapter.ts) was written for");
+  }
+  let timer: NodeJS.Timeout | undefined;
+  let awaiting: Socket | undefined;
+  manager.onSocketConnected = function (this: ConnectionManager) {
+    sendHandshake.call(this);
+    const socket = manager.socket;
+    awaiting = socket;
+    const boundMs = manager.connectTimeout;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (manager.state !== STATES.CONNECTING || manager.socket !== socket || socket === undefined) return;
+      debug("no answer to the handshake within %d ms; dropping that connection and connecting again", boundMs);
+      socket.destroy();
+    }, boundMs);
+    timer.unref();
+  };
+  // Answered (connected, or told that the session expired), or the connection closed: the bound is met.
+  manager.on("state", (state) => {
+    if (state === STATES.CONNECTING) return;
+    clearTimeout(timer);
+    awaiting = undefined;
+  });
+  return () => awaiting;
 }
 
 function wrap(err: Error & { getCode(): number }, operation: string, path: string): ZooKeeperError {

@@ -12,14 +12,16 @@
  *   brings it back when the node is created again.
  * - An empty child list is reported like any other.
  * - An expired session is replaced by a new one, on which every watched path
- *   is read again (resynchronised) and every registration made again.
+ *   is read again (resynchronised) and every registration made again; a
+ *   register, deregister or find caught on the expired session goes again on
+ *   the new one, so that its caller sees it done rather than an error.
  */
 import createDebug from "debug";
 import { isValidServiceName } from "../messages.js";
 import type { Instance } from "../../routing/instance.js";
 import { hasTags, type CatalogServices, type RegistryListener, type ServiceRegistration, type ServiceRegistry } from "./registry.js";
 import { WatchedRead, type ReadResult } from "./watched-read.js";
-import { isNoNode, isNodeExists, isNotEmpty, ZooKeeperSession, zxidString, type ZooKeeperWatcher } from "./zookeeper-adapter.js";
+import { isNoNode, isNodeExists, isNotEmpty, isSessionExpired, ZooKeeperSession, zxidString, type ZooKeeperWatcher } from "./zookeeper-adapter.js";
 import { instancePath, parseInstanceNode, registrationBody, SERVICES_PATH, servicePath } from "./zookeeper-layout.js";
 
 const debug = createDebug("gateway:zookeeper");
@@ -55,7 +57,8 @@ export class ZooKeeperRegistry implements ServiceRegistry {
   }
 
   async find(service: string, tags: readonly string[] = []): Promise<Instance[]> {
-    return (await this.readService(service, undefined)).value.filter((instance) => hasTags(instance, tags));
+    const { value } = await this.onSession((session) => this.readService(service, undefined, session));
+    return value.filter((instance) => hasTags(instance, tags));
   }
 
   subscribe(service: string, listener: RegistryListener<Instance[]>): void {
@@ -82,14 +85,14 @@ export class ZooKeeperRegistry implements ServiceRegistry {
 
   async register(registration: ServiceRegistration): Promise<void> {
     this.registrations.set(instancePath(registration), registration);
-    await this.createInstanceNode(registration);
+    await this.onSession((session) => this.createInstanceNode(registration, session));
   }
 
   async deregister(registration: ServiceRegistration): Promise<void> {
     this.registrations.delete(instancePath(registration));
-    await this.session.remove(instancePath(registration)).catch(unless(isNoNode));
+    await this.onSession((session) => session.remove(instancePath(registration))).catch(unless(isNoNode));
     // As Registrator does: the service's node goes with its last instance, so the catalog forgets the service.
-    await this.session.remove(servicePath(registration.name)).catch(unless((err) => isNotEmpty(err) || isNoNode(err)));
+    await this.onSession((session) => session.remove(servicePath(registration.name))).catch(unless((err) => isNotEmpty(err) || isNoNode(err)));
   }
 
   /** Watcher functions the current session holds (see ZooKeeperSession.armedWatchers): a diagnostic the tests read. */
@@ -141,7 +144,24 @@ export class ZooKeeperRegistry implements ServiceRegistry {
     this.catalog?.restart();
     for (const read of this.services.values()) read.restart();
     for (const registration of this.registrations.values()) {
-      this.createInstanceNode(registration).catch((err: Error) => debug("registering %s again failed: %s", instancePath(registration), err.message));
+      this.createInstanceNode(registration, this.session).catch((err: Error) => debug("registering %s again failed: %s", instancePath(registration), err.message));
+    }
+  }
+
+  /**
+   * Runs `operation` on the current session and, if that session expires
+   * under it, once more on the session that replaced it (replaceExpired runs
+   * before the failure arrives). Its nodes went with the expired session, so
+   * going again is what the caller meant.
+   */
+  private async onSession<T>(operation: (session: ZooKeeperSession) => Promise<T>): Promise<T> {
+    const session = this.session;
+    try {
+      return await operation(session);
+    } catch (err) {
+      if (this.closed || !isSessionExpired(err) || session === this.session) throw err;
+      debug("session %s expired under a request; going again on the session that replaced it", session.id);
+      return operation(this.session);
     }
   }
 
@@ -162,8 +182,7 @@ export class ZooKeeperRegistry implements ServiceRegistry {
    * instance's data when `watcher` is given. The index is the newest zxid
    * among the list's and the instances' last changes.
    */
-  private async readService(service: string, watcher: ZooKeeperWatcher | undefined): Promise<ReadResult<Instance[]>> {
-    const session = this.session;
+  private async readService(service: string, watcher: ZooKeeperWatcher | undefined, session = this.session): Promise<ReadResult<Instance[]>> {
     const path = servicePath(service);
     debug("read %s", path);
     const listing = await this.childrenOrNothing(session, path, watcher);
@@ -221,8 +240,7 @@ export class ZooKeeperRegistry implements ServiceRegistry {
   }
 
   /** The instance's ephemeral node, and the service's node above it when missing. */
-  private async createInstanceNode(registration: ServiceRegistration): Promise<void> {
-    const session = this.session;
+  private async createInstanceNode(registration: ServiceRegistration, session: ZooKeeperSession): Promise<void> {
     const path = instancePath(registration);
     for (let attempt = 1; ; attempt++) {
       try {
