@@ -10,6 +10,8 @@
 import ConsulClient from "consul";
 import createDebug from "debug";
 import type { ConsistencyMode, ConsulAddress } from "../config.js";
+import type { ServiceRegistration } from "./registries/registry.js";
+import { backoffDelay } from "./restart-backoff.js";
 
 const debug = createDebug("gateway:consul");
 
@@ -64,17 +66,6 @@ function createClient(address: ConsulAddress, token: string | undefined): NodeCo
     secure: address.protocol === "https:",
     ...(token === undefined ? {} : { defaults: { token } }),
   });
-}
-
-/** A service registration with an HTTP health check, as the demo service makes for itself. */
-export interface ServiceRegistration {
-  id: string;
-  name: string;
-  address: string;
-  port: number;
-  tags?: string[];
-  meta?: Record<string, string>;
-  check?: { http: string; interval: string; timeout: string; deregisterCriticalServiceAfter: string };
 }
 
 /** Registers and deregisters services with the local Consul agent (the agent API). */
@@ -236,7 +227,7 @@ export class ConsulWatcher {
         watch.end();
         failures += 1;
         if (this.current === at) this.current = (at + 1) % this.clients.length;
-        const delay = Math.min(this.options.backoffMaxMs, 100 * 2 ** Math.min(failures, 20));
+        const delay = backoffDelay(failures, this.options.backoffMaxMs);
         debug("%s watch %o on %s failed (%s); retrying on %s in %d ms", endpoint, params, this.addressName(at), err.message, this.addressName(this.current), delay);
         onError(err);
         retryTimer = setTimeout(start, delay);

@@ -17,6 +17,7 @@
  */
 import type { CheckEntry, ConsulWatcher, HealthEntry, WatchHandle } from "./consul-adapter.js";
 import { checkState, NO_CHECKS, servicesTouched, type CheckState } from "./check-changes.js";
+import { backoffDelay } from "./restart-backoff.js";
 
 const MAX_READS_IN_FLIGHT = 16;
 /** How long a catalog change waits for the check watch to explain it (both answer within a few ms). */
@@ -123,7 +124,7 @@ export class SharedServiceWatch {
         (err: Error) => {
           this.failures += 1;
           this.callbacks.onError(service, err);
-          const delay = Math.min(this.backoffMaxMs, 100 * 2 ** Math.min(this.failures, 20));
+          const delay = backoffDelay(this.failures, this.backoffMaxMs);
           this.later(delay, () => {
             if (this.subscribed.has(service)) this.enqueue(service, at);
           });

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { retryDelay, WatchedRead, type ReadResult } from "../../src/discovery/registries/watched-read.js";
+import { backoffDelay } from "../../src/discovery/restart-backoff.js";
+import { WatchedRead, type ReadResult } from "../../src/discovery/registries/watched-read.js";
 
 /** A read whose answers the test gives by hand, one per call. */
 function manualRead() {
@@ -60,7 +61,7 @@ test("a failed read is reported and retried; after end() nothing is read or repo
   pending[0]!.reject(new Error("connection loss"));
   await tick();
   assert.deepEqual(errors, ["connection loss"]);
-  t.mock.timers.tick(retryDelay(1, 1_000));
+  t.mock.timers.tick(backoffDelay(1, 1_000));
   assert.equal(pending.length, 2, "retried after the backoff");
   pending[1]!.resolve({ value: 7, index: "7" });
   await tick();
@@ -73,5 +74,5 @@ test("a failed read is reported and retried; after end() nothing is read or repo
 });
 
 test("the retry delay doubles from 200 ms and stops at the ceiling", () => {
-  assert.deepEqual([1, 2, 3, 4, 10].map((n) => retryDelay(n, 1_000)), [200, 400, 800, 1_000, 1_000]);
+  assert.deepEqual([1, 2, 3, 4, 10].map((n) => backoffDelay(n, 1_000)), [200, 400, 800, 1_000, 1_000]);
 });

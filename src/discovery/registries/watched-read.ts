@@ -12,6 +12,7 @@
  *   requests, never) and reads again at once.
  */
 import type { RegistryListener } from "./registry.js";
+import { backoffDelay } from "../restart-backoff.js";
 
 export interface ReadResult<T> {
   value: T;
@@ -78,7 +79,7 @@ export class WatchedRead<T> {
         this.failures += 1;
         this.listener.error(err instanceof Error ? err : new Error(String(err)));
         if (this.dirty) this.start();
-        else this.retryTimer = setTimeout(() => this.refresh(), retryDelay(this.failures, this.backoffMaxMs));
+        else this.retryTimer = setTimeout(() => this.refresh(), backoffDelay(this.failures, this.backoffMaxMs));
       },
     );
   }
@@ -89,9 +90,4 @@ export class WatchedRead<T> {
     this.inFlight = undefined;
     return true;
   }
-}
-
-/** 100 ms doubling per consecutive failure, up to `maxMs` (the same curve as the Consul watches and the supervisor). */
-export function retryDelay(failures: number, maxMs: number): number {
-  return Math.min(maxMs, 100 * 2 ** Math.min(failures, 20));
 }
