@@ -41,6 +41,8 @@ export interface AdminDeps {
   watcher: { readonly running: boolean; readonly childPid: number | undefined; readonly restarts: number };
   /** GATEWAY_SERVICES, which readiness waits for. */
   services: readonly string[];
+  /** True once the gateway drains on its way out: /ready then answers 503. */
+  draining: () => boolean;
   /** GATEWAY_REGISTRY: where the watcher discovers instances. */
   registry: RegistryKind;
   /** What instances' weights depend on, for /routes (GATEWAY_WARMUP_MS, GATEWAY_WARNING_WEIGHT_PERCENT). */
@@ -121,7 +123,7 @@ export function createAdminApp(deps: AdminDeps, dashboardEvents: DashboardEvents
 }
 
 function currentReadiness(deps: AdminDeps): ReadinessView {
-  return readiness({ watcherRunning: deps.watcher.running, table: deps.store.current, services: deps.services });
+  return readiness({ watcherRunning: deps.watcher.running, table: deps.store.current, services: deps.services, draining: deps.draining() });
 }
 
 /** What the dashboard's `snapshot` event carries. */

@@ -7,6 +7,8 @@ export interface ReadinessInputs {
   table: RouteTable;
   /** GATEWAY_SERVICES: watched from the start, so their lists are part of a loaded table. */
   services: readonly string[];
+  /** The gateway got SIGTERM and drains the requests in flight before it exits. */
+  draining: boolean;
 }
 
 /**
@@ -15,9 +17,14 @@ export interface ReadinessInputs {
  * does not make the gateway unready: it serves the last known routes (fail
  * static), and taking it out of a load balancer then would turn a discovery
  * outage into a full one.
+ *
+ * A draining gateway is unready: its proxy port refuses new connections from
+ * the first moment of the drain, and /ready (still served until the end) must
+ * not claim otherwise to whoever polls it.
  */
-export function readiness({ watcherRunning, table, services }: ReadinessInputs): ReadinessView {
+export function readiness({ watcherRunning, table, services, draining }: ReadinessInputs): ReadinessView {
   const reasons: string[] = [];
+  if (draining) reasons.push("the gateway is shutting down and draining the requests in flight");
   if (!watcherRunning) reasons.push("the watcher child is not running (it is being restarted)");
   if (table.catalog === undefined) reasons.push("no answer from the registry's catalog yet");
   for (const service of services) {

@@ -76,8 +76,8 @@ export async function startGateway(config: GatewayConfig, routes: RouteSource, {
     baseEjectionMs: config.outlierEjectionMs,
     maxEjectionMs: config.outlierMaxEjectionMs,
   });
-  const observability = createObservability(config, { store, stats, watcher: routes, events });
   let draining = false;
+  const observability = createObservability(config, { store, stats, watcher: routes, events, draining: () => draining });
   const requestRouter = new RequestRouter(store, () => resolver.catalog(), config);
   const weights = new TrafficWeights(stats, config);
   const balancer = new ServiceBalancers(

@@ -21,6 +21,8 @@ export interface ObservedParts {
   /** The route source's view of the watcher (the supervisor's own in one process). */
   watcher: WatcherStatus;
   events: RouteEvents;
+  /** True once the gateway drains on its way out (for /ready). */
+  draining: () => boolean;
 }
 
 export interface Observability {
@@ -33,7 +35,7 @@ export interface Observability {
   close(): Promise<void>;
 }
 
-export function createObservability(config: GatewayConfig, { store, stats, watcher, events }: ObservedParts): Observability {
+export function createObservability(config: GatewayConfig, { store, stats, watcher, events, draining }: ObservedParts): Observability {
   const metrics = new GatewayMetrics({ store, events, watcherRestarts: () => watcher.restarts });
   const accessLog = openAccessLog(config.accessLog);
   let admin: AdminServer | undefined;
@@ -48,6 +50,7 @@ export function createObservability(config: GatewayConfig, { store, stats, watch
         metrics,
         watcher,
         services: config.services,
+        draining,
         registry: config.registry,
         policy: { warmUpMs: config.warmUpMs, warningWeightPercent: config.warningWeightPercent },
       });

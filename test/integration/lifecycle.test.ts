@@ -44,6 +44,10 @@ describe("graceful shutdown and draining", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const closing = gateway.close();
     await assert.rejects(superagent.get(`${gateway.url}/service-web/getRemoteIp`), { code: "ECONNREFUSED" });
+    // The admin server stays up while the proxy drains, and tells load balancers to stop sending.
+    const ready = await superagent.get(`${gateway.adminUrl}/ready`).ok(() => true);
+    assert.equal(ready.status, 503);
+    assert.deepEqual(ready.body, { ready: false, reasons: ["the gateway is shutting down and draining the requests in flight"] });
     const res = await answered;
     assert.equal(res.status, 200);
     assert.equal((res.body as { sleptMs: number }).sleptMs, 1000);

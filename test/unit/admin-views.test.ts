@@ -14,10 +14,11 @@ const policy = { warmUpMs: 30_000, warningWeightPercent: 10 };
 
 test("ready once the watcher runs, the catalog answered and every configured service has its list", () => {
   const loaded = RouteTable.EMPTY.withCatalog(["web"], "1").withService("web", [], "2");
-  assert.deepEqual(readiness({ watcherRunning: true, table: loaded, services: ["web"] }), { ready: true, reasons: [] });
-  assert.deepEqual(readiness({ watcherRunning: false, table: RouteTable.EMPTY, services: ["web", "api"] }), {
+  assert.deepEqual(readiness({ watcherRunning: true, table: loaded, services: ["web"], draining: false }), { ready: true, reasons: [] });
+  assert.deepEqual(readiness({ watcherRunning: false, table: RouteTable.EMPTY, services: ["web", "api"], draining: true }), {
     ready: false,
     reasons: [
+      "the gateway is shutting down and draining the requests in flight",
       "the watcher child is not running (it is being restarted)",
       "no answer from the registry's catalog yet",
       "no instance list for web from the registry yet",
