@@ -70,11 +70,12 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
       instanceStats.requests += 1;
       instanceStats.inFlight += 1;
       try {
-        const upstream = await forwarder.send(ctx.req, ctx.res, body, instance, target.upstreamPath, target.service, fwd);
-        outliers.onConnected(instance);
-        ctx.respond = false;
-        if (upstream.statusCode >= 500) instanceStats.serverErrors += 1;
-        await forwarder.relay(upstream, ctx.res);
+        await forwarder.forward(ctx.req, ctx.res, body, instance, target.upstreamPath, target.service, fwd, (statusCode) => {
+          outliers.onConnected(instance);
+          // The forwarder writes the answer itself; Koa must not.
+          ctx.respond = false;
+          if (statusCode >= 500) instanceStats.serverErrors += 1;
+        });
         return;
       } catch (err) {
         if (err instanceof GatewayError && err.code === "PAYLOAD_TOO_LARGE") {
