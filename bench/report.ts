@@ -94,7 +94,7 @@ export function renderReport(report: Report, machineLine: string): string {
   lines.push(`Run on ${report.date.toISOString().replace("T", " ").slice(0, 16)} UTC with \`${report.command}\`.`, "");
   lines.push(`- Machine: ${machineLine}.`);
   lines.push(`- Load: ${report.loadTool}, ${report.connections} connections, one thread, ${report.durationS} s per measurement after a ${report.warmupS} s warm-up, ${report.rounds} interleaved round(s) (the order rotates each round); medians below. Every process (load, backend, proxy, Consul) on the same cores, on loopback.`);
-  lines.push(`- Load average (1 min) before the run ${f(report.loadBefore, 2)}, after ${f(report.loadAfter, 2)}${report.loadBefore > 0.5 || report.loadAfter > 2.5 ? ": **the run shared the machine with other work** (other engineers' test runs), so absolute numbers are noisy; the ratios of one run are what to compare" : ""}.`);
+  lines.push(`- Load average (1 min) before the run ${f(report.loadBefore, 2)}, after ${f(report.loadAfter, 2)}${report.loadBefore > 0.5 || report.loadAfter > 2.5 ? ": **other work was running on the machine** (a load average above 0.5 before or 2.5 after), so absolute numbers are noisy; the ratios of one run are what to compare" : ""}.`);
   for (const note of report.notes) lines.push(`- ${note}`);
   lines.push("- What these numbers mean, which of the issue's targets hold, what holds the rest back and what was tried: [PERFORMANCE.md](PERFORMANCE.md).");
   lines.push("", "## Throughput and latency", "");
