@@ -45,7 +45,10 @@ export class SteadyLoad {
     while (this.running && Date.now() < cap) {
       this.sent += 1;
       try {
-        const request = superagent(this.options.method ?? "GET", this.url).agent(this.agent).timeout(10_000).ok(() => true);
+        // buffer(true): read every answer to its end, so that one cut midway counts as failed. superagent
+        // leaves binary answers (the echo's octet-stream) unbuffered otherwise, resolves at their headers
+        // and has no error listener on the rest: a cut body then threw an uncaught ECONNRESET.
+        const request = superagent(this.options.method ?? "GET", this.url).agent(this.agent).buffer(true).timeout(10_000).ok(() => true);
         const res = await (this.options.body ? request.set("content-type", "application/octet-stream").send(this.options.body) : request);
         if (res.status < 500) this.okTimes.push(Date.now());
         else this.fail(`${res.status} ${JSON.stringify(res.body).slice(0, 120)}`);
