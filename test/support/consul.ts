@@ -50,6 +50,12 @@ async function allocatePorts(httpPort?: number): Promise<AgentPorts> {
   return { http: httpPort ?? free, serfLan, serfWan, server };
 }
 
+class ConsulExited extends Error {
+  constructor(how: unknown) {
+    super(`the agent exited (${String(how)}) before it was ready`);
+  }
+}
+
 export class ConsulAgent {
   private process: Started | undefined;
 
@@ -126,12 +132,22 @@ export class ConsulAgent {
 
   /** A leader, and the expected nodes in the catalog: before that, registrations are not yet visible. */
   private async waitReady(nodes: number): Promise<void> {
-    await eventually(async () => {
-      const leader = await superagent.get(`${this.url}/v1/status/leader`).timeout(1000);
-      if (!leader.body) return false;
-      const catalog = await superagent.get(`${this.url}/v1/catalog/nodes`).timeout(1000);
-      return (catalog.body as unknown[]).length >= nodes;
-    }, 60_000, `Consul ${this.node} ready on ${this.address} (output: ${this.process?.output()})`);
+    const agent = this.process!;
+    // An agent that exits (a port taken, a bad flag) ends the wait at once, with what it printed.
+    let exitedEarly: unknown;
+    void agent.exited.then((how) => (exitedEarly = how));
+    try {
+      await eventually(async () => {
+        if (exitedEarly !== undefined) throw new ConsulExited(exitedEarly);
+        const leader = await superagent.get(`${this.url}/v1/status/leader`).timeout(1000);
+        if (!leader.body) return false;
+        const catalog = await superagent.get(`${this.url}/v1/catalog/nodes`).timeout(1000);
+        return (catalog.body as unknown[]).length >= nodes;
+      }, 60_000, `Consul ${this.node} ready on ${this.address}`, (err) => err instanceof ConsulExited);
+    } catch (err) {
+      // The output as it is now, when the wait failed: not as it was when the wait began.
+      throw new Error(`${(err as Error).message}; Consul's output:\n${agent.output()}`, { cause: err });
+    }
   }
 
   /** Stops the agent (SIGTERM); its data folder is kept for restart(). */

@@ -1,5 +1,13 @@
-/** Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = "condition"): Promise<T> {
+/**
+ * Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`.
+ * An error the probe throws is retried, unless `isFinal` says that waiting longer cannot help.
+ */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 10_000,
+  what = "condition",
+  isFinal: (err: unknown) => boolean = () => false,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -7,6 +15,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false> 
       const value = await probe();
       if (value !== undefined && value !== false) return value;
     } catch (err) {
+      if (isFinal(err)) throw new Error(`stopped waiting for ${what}: ${(err as Error).message}`, { cause: err });
       lastError = err;
     }
     if (Date.now() > deadline) {
