@@ -15,6 +15,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { RouteStore } from "../routing/route-store.js";
+import type { ServiceRoutes } from "../routing/route-table.js";
 import type { RouteEvents } from "./route-events.js";
 
 export interface MetricsSources {
@@ -107,28 +108,26 @@ export class GatewayMetrics {
         for (const [service, count] of events.updates) this.inc({ service }, count);
       },
     });
-    new Gauge({
-      name: "gateway_route_last_update_timestamp_seconds",
-      help: "When each service's instance list last changed, in Unix seconds; its age is time() minus this.",
-      labelNames: ["service"] as const,
-      registers,
-      collect() {
-        this.reset();
-        const table = store.current;
-        for (const service of table.serviceNames()) this.set({ service }, table.get(service)!.updatedAt / 1000);
-      },
-    });
-    new Gauge({
-      name: "gateway_route_instances",
-      help: "Healthy instances of each service in the route table.",
-      labelNames: ["service"] as const,
-      registers,
-      collect() {
-        this.reset();
-        const table = store.current;
-        for (const service of table.serviceNames()) this.set({ service }, table.get(service)!.instances.length);
-      },
-    });
+    /** A gauge per service of the route table, read from the table at scrape time. */
+    const perServiceGauge = (name: string, help: string, valueOf: (routes: ServiceRoutes) => number): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ["service"] as const,
+        registers,
+        collect() {
+          this.reset();
+          const table = store.current;
+          for (const service of table.serviceNames()) this.set({ service }, valueOf(table.get(service)!));
+        },
+      });
+    };
+    perServiceGauge(
+      "gateway_route_last_update_timestamp_seconds",
+      "When each service's instance list last changed, in Unix seconds; its age is time() minus this.",
+      (routes) => routes.updatedAt / 1000,
+    );
+    perServiceGauge("gateway_route_instances", "Healthy instances of each service in the route table.", (routes) => routes.instances.length);
     new Counter({
       name: "gateway_watcher_restarts_total",
       help: "Times the watcher child was re-forked after it died.",
