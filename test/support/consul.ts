@@ -11,8 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import superagent from "superagent";
 import { freePorts } from "./ports.js";
-import { start, type Started } from "./processes.js";
-import { eventually } from "./wait.js";
+import { start, waitUntilReady, type Started } from "./processes.js";
 
 const REPO = resolve(import.meta.dirname, "../..");
 
@@ -48,12 +47,6 @@ interface AgentPorts {
 async function allocatePorts(httpPort?: number): Promise<AgentPorts> {
   const [free, serfLan, serfWan, server] = (await freePorts(4)) as [number, number, number, number];
   return { http: httpPort ?? free, serfLan, serfWan, server };
-}
-
-class ConsulExited extends Error {
-  constructor(how: unknown) {
-    super(`the agent exited (${String(how)}) before it was ready`);
-  }
 }
 
 export class ConsulAgent {
@@ -132,22 +125,12 @@ export class ConsulAgent {
 
   /** A leader, and the expected nodes in the catalog: before that, registrations are not yet visible. */
   private async waitReady(nodes: number): Promise<void> {
-    const agent = this.process!;
-    // An agent that exits (a port taken, a bad flag) ends the wait at once, with what it printed.
-    let exitedEarly: unknown;
-    void agent.exited.then((how) => (exitedEarly = how));
-    try {
-      await eventually(async () => {
-        if (exitedEarly !== undefined) throw new ConsulExited(exitedEarly);
-        const leader = await superagent.get(`${this.url}/v1/status/leader`).timeout(1000);
-        if (!leader.body) return false;
-        const catalog = await superagent.get(`${this.url}/v1/catalog/nodes`).timeout(1000);
-        return (catalog.body as unknown[]).length >= nodes;
-      }, 60_000, `Consul ${this.node} ready on ${this.address}`, (err) => err instanceof ConsulExited);
-    } catch (err) {
-      // The output as it is now, when the wait failed: not as it was when the wait began.
-      throw new Error(`${(err as Error).message}; Consul's output:\n${agent.output()}`, { cause: err });
-    }
+    await waitUntilReady(this.process!, async () => {
+      const leader = await superagent.get(`${this.url}/v1/status/leader`).timeout(1000);
+      if (!leader.body) return false;
+      const catalog = await superagent.get(`${this.url}/v1/catalog/nodes`).timeout(1000);
+      return (catalog.body as unknown[]).length >= nodes;
+    }, 60_000, `Consul ${this.node} ready on ${this.address}`);
   }
 
   /** Stops the agent (SIGTERM); its data folder is kept for restart(). */

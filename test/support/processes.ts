@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { once } from "node:events";
+import { eventually } from "./wait.js";
 
 const running = new Set<ChildProcess>();
 
@@ -28,6 +29,31 @@ export interface Started {
   exited: Promise<number | NodeJS.Signals | null>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code or signal. */
   stop(graceMs?: number): Promise<number | NodeJS.Signals | null>;
+}
+
+class ExitedEarly extends Error {}
+
+/**
+ * Polls `probe` until a server process is ready to use. A process that exits
+ * (a port taken, a bad flag) ends the wait at once instead of at the timeout,
+ * and a failure carries the process's output as it is then, not as it was
+ * when the wait began.
+ */
+export async function waitUntilReady<T>(started: Started, probe: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+  const { child } = started;
+  try {
+    return await eventually(
+      async () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw new ExitedEarly(`the process exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+        return probe();
+      },
+      timeoutMs,
+      what,
+      (err) => err instanceof ExitedEarly,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; its output:\n${started.output()}`, { cause: err });
+  }
 }
 
 export function start(command: string, args: readonly string[], options: SpawnOptions = {}): Started {

@@ -12,8 +12,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "./ports.js";
-import { start, type Started } from "./processes.js";
-import { eventually } from "./wait.js";
+import { start, waitUntilReady, type Started } from "./processes.js";
 
 const REPO = resolve(import.meta.dirname, "../..");
 
@@ -90,11 +89,7 @@ export class ZooKeeperServer {
       "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-Dzookeeper.admin.enableServer=false",
       "-cp", zookeeperClasspath(), "org.apache.zookeeper.server.ZooKeeperServerMain", config,
     ]);
-    const started = this.process;
-    await eventually(async () => {
-      if (started.child.exitCode !== null) throw new Error(`ZooKeeper exited with ${started.child.exitCode}`);
-      return /Mode: standalone/.test(await this.command("srvr"));
-    }, 60_000, `ZooKeeper serving on ${this.connect} (output: ${started.output()})`);
+    await waitUntilReady(this.process, async () => /Mode: standalone/.test(await this.command("srvr")), 60_000, `ZooKeeper serving on ${this.connect}`);
   }
 
   /** Sends a four-letter word and returns the server's answer. */
