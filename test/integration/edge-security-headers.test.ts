@@ -57,7 +57,6 @@ describe("edge headers, methods and leaks", () => {
   let trapConnections = 0;
   let deadPort = 0;
 
-  const last = (): RecordingInstance => (stable.received.length + canary.received.length === 0 ? stable : [stable, canary].sort((a, b) => a.received.length - b.received.length)[1]!);
   const allReceived = (): number => stable.received.length + canary.received.length;
   /** What the instance that got the latest request received. */
   async function sendAndRecord(gateway: TestGateway, request: string) {

@@ -1,0 +1,31 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ExposurePolicy } from "../../src/routing/exposure.js";
+import { parseConstraint } from "../../src/routing/constraints.js";
+
+test("exposed by default: everything but gateway.enable=false", () => {
+  const policy = new ExposurePolicy({ exposedByDefault: true, constraint: undefined });
+  assert.equal(policy.exposes([]), true);
+  assert.equal(policy.exposes(undefined), true);
+  assert.equal(policy.exposes(["gateway.enable=false"]), false);
+  assert.equal(policy.exposes(["gateway.enable=FALSE"]), false);
+  assert.equal(policy.exposes(["gateway.enable=true"]), true);
+  // One instance's false is not outvoted by another's true (the catalog's tags are a union).
+  assert.equal(policy.exposes(["gateway.enable=true", "gateway.enable=false"]), false);
+  assert.equal(policy.exposes(["gateway.enable=falsey", "gateway.enablefalse", "xgateway.enable=false"]), true);
+});
+
+test("opt-in: only gateway.enable=true", () => {
+  const policy = new ExposurePolicy({ exposedByDefault: false, constraint: undefined });
+  assert.equal(policy.exposes([]), false);
+  assert.equal(policy.exposes(["gateway.enable=True"]), true);
+  assert.equal(policy.exposes(["gateway.enable=yes"]), false);
+  assert.equal(policy.exposes(["urlprefix-/x"]), false);
+});
+
+test("constraints apply on top of the enable rule", () => {
+  const policy = new ExposurePolicy({ exposedByDefault: true, constraint: parseConstraint("Tag(`edge`)") });
+  assert.equal(policy.exposes(["edge"]), true);
+  assert.equal(policy.exposes([]), false);
+  assert.equal(policy.exposes(["edge", "gateway.enable=false"]), false);
+});
