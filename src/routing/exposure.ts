@@ -35,11 +35,6 @@ export class ExposurePolicy {
 
   constructor(private readonly options: ExposureOptions) {}
 
-  /** True when every service the catalog knows is exposed, whatever its tags. */
-  get exposesEverything(): boolean {
-    return this === ExposurePolicy.ALL;
-  }
-
   /** Is a service with these catalog tags exposed? */
   exposes(tags: readonly string[] | undefined): boolean {
     let enabled: boolean | undefined;
@@ -51,4 +46,28 @@ export class ExposurePolicy {
     if (!(enabled ?? this.options.exposedByDefault)) return false;
     return this.options.constraint === undefined || this.options.constraint(new Set(tags));
   }
+}
+
+/** A catalog as the watcher reports it: every service name, and each one's tags. */
+export interface CatalogListing {
+  readonly services: readonly string[];
+  readonly tags: Readonly<Record<string, readonly string[]>>;
+}
+
+/**
+ * The catalog less the services `policy` does not expose, and the names of
+ * those (`hidden`). The route table only ever holds the exposed part, so a
+ * hidden service is, to everything that reads the table (routing by path,
+ * header and prefix route, the admin API, the snapshot), a service the
+ * registry does not know.
+ */
+export function exposedCatalog<T extends CatalogListing>(listing: T, policy: ExposurePolicy): { catalog: T; hidden: ReadonlySet<string> } {
+  const hidden = new Set<string>();
+  for (const service of listing.services) {
+    if (!policy.exposes(listing.tags[service])) hidden.add(service);
+  }
+  if (hidden.size === 0) return { catalog: listing, hidden };
+  const tags: Record<string, readonly string[]> = {};
+  for (const [service, list] of Object.entries(listing.tags)) if (!hidden.has(service)) tags[service] = list;
+  return { catalog: { ...listing, services: listing.services.filter((s) => !hidden.has(s)), tags }, hidden };
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ExposurePolicy } from "../../src/routing/exposure.js";
+import { ExposurePolicy, exposedCatalog } from "../../src/routing/exposure.js";
 import { parseConstraint } from "../../src/routing/constraints.js";
 
 test("exposed by default: everything but gateway.enable=false", () => {
@@ -28,4 +28,15 @@ test("constraints apply on top of the enable rule", () => {
   assert.equal(policy.exposes(["edge"]), true);
   assert.equal(policy.exposes([]), false);
   assert.equal(policy.exposes(["edge", "gateway.enable=false"]), false);
+});
+
+test("exposedCatalog removes hidden services from the names and the tags, and names them", () => {
+  const policy = new ExposurePolicy({ exposedByDefault: true, constraint: undefined });
+  const listing = { type: "catalog", index: "7", services: ["web", "vault", "consul"], tags: { web: ["urlprefix-/web"], vault: ["gateway.enable=false", "urlprefix-/v"], consul: [] } };
+  const { catalog, hidden } = exposedCatalog(listing, policy);
+  assert.deepEqual([...hidden], ["vault"]);
+  assert.deepEqual(catalog, { type: "catalog", index: "7", services: ["web", "consul"], tags: { web: ["urlprefix-/web"], consul: [] } });
+  assert.equal(exposedCatalog(listing, ExposurePolicy.ALL).catalog.services.length, 2);
+  const open = { ...listing, tags: { web: [] } };
+  assert.equal(exposedCatalog(open, policy).catalog, open, "nothing hidden: the same object");
 });
