@@ -13,7 +13,7 @@
 import type { ServerResponse } from "node:http";
 import type { Context } from "koa";
 import type { RouteEvents } from "../observability/route-events.js";
-import { GatewayError } from "../gateway/errors.js";
+import { GatewayError } from "../errors.js";
 import type { DashboardSnapshot, RouteChange } from "./view-types.js";
 
 export interface DashboardEventsOptions {

@@ -6,7 +6,7 @@
  * only ever be a path on the chosen instance (checkUpstreamPath).
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { GatewayError } from "./errors.js";
+import { GatewayError } from "../errors.js";
 import { checkServiceName, checkUpstreamPath, type ProxyTarget } from "../proxy/target.js";
 
 export const SERVICE_NAME_HEADER = "service_name";

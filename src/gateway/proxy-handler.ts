@@ -12,7 +12,7 @@ import type { Forwarder } from "../proxy/forwarder.js";
 import type { ProxyRequestState } from "../observability/request-state.js";
 import { LazyBody } from "../proxy/lazy-body.js";
 import { classifyFailure, isRetryable } from "../proxy/retry-policy.js";
-import { GatewayError } from "./errors.js";
+import { GatewayError } from "../errors.js";
 import type { RequestRouter } from "./request-router.js";
 import type { ServiceResolver } from "./service-resolver.js";
 

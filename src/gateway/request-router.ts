@@ -10,7 +10,7 @@
  * request asks for in the tag header.
  */
 import type { IncomingMessage } from "node:http";
-import { isValidServiceName } from "../discovery/messages.js";
+import { isValidServiceName } from "../service-name.js";
 import { parseProxyTarget, type ProxyTarget } from "../proxy/target.js";
 import { prefixRoutes, routedPath, type PrefixRoute } from "../routing/prefix-routes.js";
 import type { RouteStore } from "../routing/route-store.js";

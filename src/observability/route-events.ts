@@ -10,7 +10,7 @@
  * It reads tables; it never changes them.
  */
 import type { WatcherMessage } from "../discovery/messages.js";
-import { REGISTRY_TITLES, type RegistryKind } from "../discovery/registries/registry-kind.js";
+import { REGISTRY_TITLES, type RegistryKind } from "../registry-kind.js";
 import { instancesFingerprint, type Instance } from "../routing/instance.js";
 import { RouteTable, type ServiceRoutes } from "../routing/route-table.js";
 import type { RouteChange } from "../admin/view-types.js";

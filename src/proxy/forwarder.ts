@@ -11,7 +11,7 @@ import createDebug from "debug";
 import type { Instance } from "../routing/instance.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
 import { toGatewayError } from "./upstream-errors.js";
-import { GatewayError } from "../gateway/errors.js";
+import { GatewayError } from "../errors.js";
 
 const debug = createDebug("gateway:proxy");
 

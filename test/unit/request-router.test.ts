@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { IncomingMessage } from "node:http";
 import { RequestRouter, type RequestRouterOptions } from "../../src/gateway/request-router.js";
-import { GatewayError } from "../../src/gateway/errors.js";
+import { GatewayError } from "../../src/errors.js";
 import { checkUpstreamPath } from "../../src/proxy/target.js";
 import { RouteStore } from "../../src/routing/route-store.js";
 

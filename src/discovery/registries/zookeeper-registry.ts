@@ -17,7 +17,7 @@
  *   the new one, so that its caller sees it done rather than an error.
  */
 import createDebug from "debug";
-import { isValidServiceName } from "../messages.js";
+import { isValidServiceName } from "../../service-name.js";
 import type { Instance } from "../../routing/instance.js";
 import { hasTags, type CatalogServices, type RegistryListener, type ServiceRegistration, type ServiceRegistry } from "./registry.js";
 import { WatchedRead, type ReadResult } from "./watched-read.js";
