@@ -24,10 +24,10 @@ import { RouteEvents } from "../observability/route-events.js";
 import { TrafficWeights } from "../routing/traffic-weights.js";
 import { createGatewayApp } from "./app.js";
 import { answerClientError } from "./client-errors.js";
-import { loadSnapshot, SnapshotWriter } from "./route-snapshot.js";
-import { RouteUpdater } from "./route-updates.js";
-import { RequestRouter } from "./request-router.js";
-import { ServiceResolver } from "./service-resolver.js";
+import { loadSnapshot, SnapshotWriter } from "../routing/route-snapshot.js";
+import { RouteUpdater } from "../routing/route-updates.js";
+import { RequestRouter } from "../routing/request-router.js";
+import { ServiceResolver } from "../routing/service-resolver.js";
 
 const debug = createDebug("gateway:server");
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RouteUpdater } from "../../src/gateway/route-updates.js";
+import { RouteUpdater } from "../../src/routing/route-updates.js";
 import { InstanceStatsRegistry } from "../../src/routing/instance-stats.js";
 import { RouteStore } from "../../src/routing/route-store.js";
 import type { RouteTable } from "../../src/routing/route-table.js";

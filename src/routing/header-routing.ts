@@ -7,7 +7,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { GatewayError } from "../errors.js";
-import { checkServiceName, checkUpstreamPath, type ProxyTarget } from "../proxy/target.js";
+import { checkServiceName, checkUpstreamPath, type ProxyTarget } from "./request-target.js";
 
 export const SERVICE_NAME_HEADER = "service_name";
 export const API_NAME_HEADER = "api_name";

@@ -1,9 +1,9 @@
 import createDebug from "debug";
 import type { WatcherMessage } from "../discovery/messages.js";
-import { describeInstances } from "../routing/instance.js";
-import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
-import type { RouteStore } from "../routing/route-store.js";
-import type { RouteTable } from "../routing/route-table.js";
+import { describeInstances } from "./instance.js";
+import type { InstanceStatsRegistry } from "./instance-stats.js";
+import type { RouteStore } from "./route-store.js";
+import type { RouteTable } from "./route-table.js";
 
 const debug = createDebug("gateway:routes");
 

@@ -11,10 +11,10 @@
  */
 import type { IncomingMessage } from "node:http";
 import { isValidServiceName } from "../service-name.js";
-import { parseProxyTarget, type ProxyTarget } from "../proxy/target.js";
-import { prefixRoutes, routedPath, type PrefixRoute } from "../routing/prefix-routes.js";
-import type { RouteStore } from "../routing/route-store.js";
-import type { CatalogView } from "../routing/route-table.js";
+import { parseProxyTarget, type ProxyTarget } from "./request-target.js";
+import { prefixRoutes, routedPath, type PrefixRoute } from "./prefix-routes.js";
+import type { RouteStore } from "./route-store.js";
+import type { CatalogView } from "./route-table.js";
 import { headerRouteTarget, isHeaderRoute } from "./header-routing.js";
 
 export interface RequestTarget extends ProxyTarget {

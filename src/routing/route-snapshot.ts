@@ -9,7 +9,7 @@
 import { readFile, rename, writeFile, unlink } from "node:fs/promises";
 import createDebug from "debug";
 import { parseWatcherMessage, type WatcherMessage } from "../discovery/messages.js";
-import type { RouteTable } from "../routing/route-table.js";
+import type { RouteTable } from "./route-table.js";
 
 const debug = createDebug("gateway:snapshot");
 const FORMAT_VERSION = 1;
