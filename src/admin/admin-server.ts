@@ -18,7 +18,7 @@ import Koa, { type Context } from "koa";
 import Router from "@koa/router";
 import createDebug from "debug";
 import { isValidServiceName } from "../service-name.js";
-import { errorMiddleware } from "../gateway/error-middleware.js";
+import { errorMiddleware } from "../error-middleware.js";
 import { GatewayError } from "../errors.js";
 import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { RouteStore } from "../routing/route-store.js";

@@ -1,5 +1,5 @@
 import Koa, { type Middleware } from "koa";
-import { errorMiddleware } from "./error-middleware.js";
+import { errorMiddleware } from "../error-middleware.js";
 import { createProxyHandler, type ProxyHandlerDeps } from "./proxy-handler.js";
 import { requestLimits, type RequestLimits } from "./request-limits.js";
 

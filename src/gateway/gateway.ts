@@ -19,6 +19,7 @@ import { ServiceBalancers } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import { OutlierDetector } from "../routing/outlier-detector.js";
 import { RouteStore } from "../routing/route-store.js";
+import { startAdminServer, type AdminServer } from "../admin/admin-server.js";
 import { createObservability } from "../observability/observability.js";
 import { RouteEvents } from "../observability/route-events.js";
 import { TrafficWeights } from "../routing/traffic-weights.js";
@@ -77,7 +78,7 @@ export async function startGateway(config: GatewayConfig, routes: RouteSource, {
     maxEjectionMs: config.outlierMaxEjectionMs,
   });
   let draining = false;
-  const observability = createObservability(config, { store, stats, watcher: routes, events, draining: () => draining });
+  const observability = createObservability(config, { store, watcher: routes, events });
   const requestRouter = new RequestRouter(store, () => resolver.catalog(), config);
   const weights = new TrafficWeights(stats, config);
   const balancer = new ServiceBalancers(
@@ -113,10 +114,22 @@ export async function startGateway(config: GatewayConfig, routes: RouteSource, {
   server.maxHeadersCount = config.maxHeaderCount + 1;
   server.on("clientError", answerClientError);
   server.listen(config.port, config.host);
-  let adminPort: number | undefined;
+  let adminServer: AdminServer | undefined;
   try {
     await once(server, "listening");
-    if (admin) adminPort = await observability.listen();
+    if (admin) {
+      adminServer = await startAdminServer(config.adminHost, config.adminPort, {
+        store,
+        stats,
+        events,
+        metrics: observability.metrics,
+        watcher: routes,
+        services: config.services,
+        draining: () => draining,
+        registry: config.registry,
+        policy: { warmUpMs: config.warmUpMs, warningWeightPercent: config.warningWeightPercent },
+      });
+    }
   } catch (err) {
     // Either port may be the one in use: whatever did start is stopped again.
     if (server.listening) await new Promise((resolve) => server.close(resolve));
@@ -145,13 +158,13 @@ export async function startGateway(config: GatewayConfig, routes: RouteSource, {
     updater.stop();
     // After the proxy server: the last requests still get their access log lines.
     await snapshot?.flush();
-    await Promise.all([forwarder.close(), observability.close()]);
+    await Promise.all([forwarder.close(), adminServer?.close(), observability.close()]);
     debug("closed");
   }
 
   return {
     port,
-    adminPort,
+    adminPort: adminServer?.port,
     store,
     stats,
     routes,

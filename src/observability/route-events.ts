@@ -13,9 +13,9 @@ import type { WatcherMessage } from "../discovery/messages.js";
 import { REGISTRY_TITLES, type RegistryKind } from "../registry-kind.js";
 import { instancesFingerprint, type Instance } from "../routing/instance.js";
 import { RouteTable, type ServiceRoutes } from "../routing/route-table.js";
-import type { RouteChange } from "../admin/view-types.js";
+import type { RouteChange } from "./route-change.js";
 
-export type { RouteChange } from "../admin/view-types.js";
+export type { RouteChange } from "./route-change.js";
 
 /** The watcher's two kinds of watch: the catalog (which services exist) and a service's instance list. */
 export type RegistryWatchKind = "catalog" | "service";

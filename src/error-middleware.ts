@@ -1,6 +1,6 @@
 import type { Context, Next } from "koa";
 import createDebug from "debug";
-import { GatewayError } from "../errors.js";
+import { GatewayError } from "./errors.js";
 
 const debug = createDebug("gateway:error");
 
