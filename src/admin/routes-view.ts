@@ -4,7 +4,7 @@
  * passive health and live counters. An instance's view is built in one
  * function, instanceView(), so that later state is one more field there.
  */
-import type { Instance } from "../routing/instance.js";
+import type { Instance } from "../discovery/instance.js";
 import type { InstanceStats, InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { RouteTable, ServiceRoutes } from "../routing/route-table.js";
 import { healthWeight, registeredWeight } from "../routing/traffic-weights.js";

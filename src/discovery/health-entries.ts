@@ -1,4 +1,4 @@
-import type { HealthState, Instance } from "../routing/instance.js";
+import type { HealthState, Instance } from "./instance.js";
 import type { HealthEntry } from "./consul-adapter.js";
 
 export interface HealthFilter {

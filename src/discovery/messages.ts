@@ -3,7 +3,7 @@
  * The parent validates every message from the child before it touches the
  * route table: a child is a separate process and its messages are input.
  */
-import type { Instance } from "../routing/instance.js";
+import type { Instance } from "./instance.js";
 import { isValidServiceName } from "../service-name.js";
 
 /** Parent → child. */

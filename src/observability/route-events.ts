@@ -11,7 +11,7 @@
  */
 import type { WatcherMessage } from "../discovery/messages.js";
 import { REGISTRY_TITLES, type RegistryKind } from "../registry-kind.js";
-import { instancesFingerprint, type Instance } from "../routing/instance.js";
+import { instancesFingerprint, type Instance } from "../discovery/instance.js";
 import { RouteTable, type ServiceRoutes } from "../routing/route-table.js";
 import type { RouteChange } from "./route-change.js";
 

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { Agent, type Dispatcher } from "undici";
 import createDebug from "debug";
-import type { Instance } from "../routing/instance.js";
+import type { Instance } from "../discovery/instance.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
 import { toGatewayError } from "./upstream-errors.js";
 import { GatewayError } from "../errors.js";

@@ -1,6 +1,6 @@
 import createDebug from "debug";
 import type { WatcherMessage } from "../discovery/messages.js";
-import { describeInstances } from "./instance.js";
+import { describeInstances } from "../discovery/instance.js";
 import type { InstanceStatsRegistry } from "./instance-stats.js";
 import type { RouteStore } from "./route-store.js";
 import type { RouteTable } from "./route-table.js";

@@ -1,4 +1,4 @@
-import type { Instance } from "./instance.js";
+import type { Instance } from "../discovery/instance.js";
 import type { RouteStore } from "./route-store.js";
 import type { CatalogView, RouteTable } from "./route-table.js";
 import { missingTags, withTags } from "./tag-filter.js";

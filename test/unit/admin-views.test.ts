@@ -5,7 +5,7 @@ import { instanceView, routesView } from "../../src/admin/routes-view.js";
 import { formatRoutesTable } from "../../src/admin/routes-cli.js";
 import { InstanceStatsRegistry } from "../../src/routing/instance-stats.js";
 import { RouteTable } from "../../src/routing/route-table.js";
-import type { Instance } from "../../src/routing/instance.js";
+import type { Instance } from "../../src/discovery/instance.js";
 import { instance } from "../support/instances.js";
 
 const web = (id: string, tags: string[] = [], overrides: Partial<Instance> = {}): Instance => instance(id, { address: "10.0.0.1", port: 8080, tags, meta: { zone: "a" }, ...overrides });

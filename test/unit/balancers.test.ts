@@ -5,7 +5,7 @@ import { createBalancer, ServiceBalancers, type BalancerName } from "../../src/r
 import type { PickRequest } from "../../src/routing/balancers/balancer.js";
 import { InstanceStatsRegistry } from "../../src/routing/instance-stats.js";
 import { TrafficWeights } from "../../src/routing/traffic-weights.js";
-import type { Instance } from "../../src/routing/instance.js";
+import type { Instance } from "../../src/discovery/instance.js";
 import { counts, instance, seededRandom } from "../support/instances.js";
 
 const request: PickRequest = { headers: {}, clientAddress: "192.0.2.1" };

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { HashBalancer } from "../../src/routing/balancers/hash.js";
 import { parseHashKey, requestHashKey, type HashKey } from "../../src/routing/balancers/hash-key.js";
 import type { PickRequest } from "../../src/routing/balancers/balancer.js";
-import type { Instance } from "../../src/routing/instance.js";
+import type { Instance } from "../../src/discovery/instance.js";
 import { instance } from "../support/instances.js";
 
 const byHeader: HashKey = { source: "header", name: "x-user" };

@@ -4,7 +4,7 @@ import { GatewayMetrics, statusClass, type FinishedRequest } from "../../src/obs
 import { RouteEvents } from "../../src/observability/route-events.js";
 import { RouteStore } from "../../src/routing/route-store.js";
 import { RouteTable } from "../../src/routing/route-table.js";
-import type { Instance } from "../../src/routing/instance.js";
+import type { Instance } from "../../src/discovery/instance.js";
 import { instance } from "../support/instances.js";
 
 const web = (id: string): Instance => instance(id, { address: "10.0.0.1", port: 80 });

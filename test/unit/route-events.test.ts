@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RouteEvents, diffInstances } from "../../src/observability/route-events.js";
 import { RouteTable } from "../../src/routing/route-table.js";
-import type { Instance } from "../../src/routing/instance.js";
+import type { Instance } from "../../src/discovery/instance.js";
 import type { WatcherMessage } from "../../src/discovery/messages.js";
 import type { RouteChange } from "../../src/admin/view-types.js";
 import { instance } from "../support/instances.js";

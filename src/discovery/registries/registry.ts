@@ -8,7 +8,7 @@
  * instances that may take traffic, as the route table holds them; the watcher
  * child turns those reports into the same IPC messages for every registry.
  */
-import type { Instance } from "../../routing/instance.js";
+import type { Instance } from "../instance.js";
 
 /**
  * Receives a subscription's reports. `change` may repeat an unchanged value

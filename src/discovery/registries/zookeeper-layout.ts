@@ -11,7 +11,7 @@
  * instance's id, unique within a service); the body, where present, adds the
  * tags and the attributes (which become the instance's meta).
  */
-import type { Instance } from "../../routing/instance.js";
+import type { Instance } from "../instance.js";
 import { isValidInstanceAddress } from "../messages.js";
 import type { ServiceRegistration } from "./registry.js";
 

@@ -18,7 +18,7 @@
  */
 import createDebug from "debug";
 import { isValidServiceName } from "../../service-name.js";
-import type { Instance } from "../../routing/instance.js";
+import type { Instance } from "../instance.js";
 import { hasTags, type CatalogServices, type RegistryListener, type ServiceRegistration, type ServiceRegistry } from "./registry.js";
 import { WatchedRead, type ReadResult } from "./watched-read.js";
 import { isNoNode, isNodeExists, isNotEmpty, isSessionExpired, ZooKeeperSession, zxidString, type ZooKeeperWatcher } from "./zookeeper-adapter.js";

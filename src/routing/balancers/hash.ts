@@ -1,4 +1,4 @@
-import type { Instance } from "../instance.js";
+import type { Instance } from "../../discovery/instance.js";
 import type { Balancer, PickRequest, Weigh } from "./balancer.js";
 import { requestHashKey, type HashKey } from "./hash-key.js";
 

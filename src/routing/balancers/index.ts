@@ -4,7 +4,7 @@
  * service's own registrations ask for (Consul service meta), then the
  * default (GATEWAY_BALANCER).
  */
-import type { Instance } from "../instance.js";
+import type { Instance } from "../../discovery/instance.js";
 import type { InstanceStatsRegistry } from "../instance-stats.js";
 import type { TrafficWeights } from "../traffic-weights.js";
 import type { Balancer, PickRequest } from "./balancer.js";
