@@ -1,11 +1,11 @@
 /**
  * The JSON shapes the admin API answers with. The dashboard page, compiled for
  * the browser, imports these types too: this file imports nothing but the
- * equally import-free route-change.ts, so that it type-checks both with Node's
+ * equally import-free observability/table-change.ts, so that it type-checks both with Node's
  * types and with the DOM's.
  */
 
-/** One instance as GET /routes shows it; built by instanceView() in routes-view.ts. */
+/** One instance as GET /routes shows it; built by instanceView() in table-view.ts. */
 export interface InstanceView {
   id: string;
   address: string;
@@ -69,7 +69,7 @@ export interface ReadinessView {
 }
 
 /** One watcher message as it was applied, as the change feed and the dashboard show it. */
-export type { RouteChange } from "../observability/route-change.js";
+export type { TableChange } from "../observability/table-change.js";
 
 export interface WatcherView {
   running: boolean;

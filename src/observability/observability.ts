@@ -5,18 +5,18 @@
  */
 import type { Middleware } from "koa";
 import type { GatewayConfig } from "../config.js";
-import type { WatcherStatus } from "../discovery/route-source.js";
+import type { WatcherStatus } from "../discovery/discovery-feed.js";
 import type { RouteStore } from "../routing/route-store.js";
 import { openAccessLog } from "./access-log.js";
 import { GatewayMetrics } from "./metrics.js";
 import { requestObserver } from "./request-observer.js";
-import type { RouteEvents } from "./route-events.js";
+import type { TableChangeLog } from "./table-change-log.js";
 
 export interface ObservedParts {
   store: RouteStore;
-  /** The route source's view of the watcher (the supervisor's own in one process). */
+  /** The discovery feed's view of the watcher (the supervisor's own in one process). */
   watcher: WatcherStatus;
-  events: RouteEvents;
+  events: TableChangeLog;
 }
 
 export interface Observability {

@@ -15,7 +15,7 @@ type RouteMessage = Extract<WatcherMessage, { type: "service" | "catalog" }>;
  * swap (a deploy of fifty instances rebuilds once, as Traefik throttles);
  * for one service only its latest list counts. `onSwap` sees every new table.
  */
-export class RouteUpdater {
+export class TableUpdater {
   private pending = new Map<string, RouteMessage>();
   private timer: NodeJS.Timeout | undefined;
 

@@ -69,7 +69,7 @@ export function serviceView(name: string, routes: ServiceRoutes, stats: Instance
   };
 }
 
-export function routesView(table: RouteTable, stats: InstanceStatsRegistry, options: ViewOptions): RoutesView {
+export function tableView(table: RouteTable, stats: InstanceStatsRegistry, options: ViewOptions): RoutesView {
   const at = { ...options, now: options.now ?? Date.now() };
   return {
     catalog: table.catalog === undefined ? null : { index: table.catalog.index, services: table.catalog.services.size },
