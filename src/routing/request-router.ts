@@ -62,7 +62,7 @@ export class RequestRouter {
         target = parseProxyTarget(rawUrl);
       }
     }
-    // Built field by field: an object spread here measured ~0.6 µs per request.
+    // Built field by field rather than by object spread: this runs on every request (docs/PERFORMANCE.md).
     return { service: target.service, upstreamPath: target.upstreamPath, tags: this.tagsFor(target.service, routeTag, req) };
   }
 

@@ -1,7 +1,6 @@
 /**
  * The registry interface: what the watcher child (and the demo service) need
- * from a service registry, with the operations the original design's Go
- * naming layer named: find, subscribe, unsubscribe, register, deregister.
+ * from a service registry: find, subscribe, unsubscribe, register, deregister.
  *
  * Consul (consul-registry.ts) and ZooKeeper (zookeeper-registry.ts) implement
  * it. Whatever the registry, a subscription reports a service's whole list of

@@ -1,6 +1,6 @@
 /**
  * The ZooKeeper layout of Registrator's ZooKeeper backend (run with
- * `zookeeper://host:2181/services`), which the original design's gateway read:
+ * `zookeeper://host:2181/services`):
  *
  *   /services                         persistent; its children are the catalog
  *   /services/<name>                  persistent; removed when its last instance leaves

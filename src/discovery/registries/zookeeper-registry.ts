@@ -3,7 +3,7 @@
  * (zookeeper-layout.ts): the catalog is the children of /services, a
  * service's instances the children of /services/<name>.
  *
- * Watch handling, where the original design went wrong:
+ * Watch handling, and the invariants it keeps:
  * - Re-armed watches never pile up: each watched path has one watcher
  *   function for the registry's lifetime, which the client keeps once per
  *   path, and one read at a time (watched-read.ts).
