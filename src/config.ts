@@ -4,13 +4,14 @@
  * A bad value stops the start with a message that names the setting and the
  * accepted form.
  */
-import { BALANCER_NAMES, isBalancerName, type BalancerName } from "./routing/balancers/index.js";
-import { HASH_KEY_FORM, parseHashKey, type HashKey } from "./routing/balancers/hash-key.js";
-import type { HealthState } from "./routing/instance.js";
-import { isPlainPath } from "./proxy/target.js";
-import { isValidServiceName } from "./discovery/messages.js";
-import type { AccessLogTarget } from "./observability/access-log.js";
-import { REGISTRY_KINDS, type RegistryKind } from "./discovery/registries/registry-kind.js";
+import { BALANCER_NAMES, HASH_KEY_FORM, isBalancerName, parseHashKey, type BalancerName, type HashKey } from "./balancer-options.js";
+import type { HealthState } from "./health-state.js";
+import { isPlainPath } from "./plain-path.js";
+import { isValidServiceName } from "./service-name.js";
+import { REGISTRY_KINDS, type RegistryKind } from "./registry-kind.js";
+
+/** GATEWAY_ACCESS_LOG, parsed. */
+export type AccessLogTarget = { readonly kind: "off" } | { readonly kind: "stdout" } | { readonly kind: "file"; readonly path: string };
 
 export const CONSISTENCY_MODES = ["default", "stale", "consistent"] as const;
 export type ConsistencyMode = (typeof CONSISTENCY_MODES)[number];

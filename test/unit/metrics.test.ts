@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GatewayMetrics, statusClass, type FinishedRequest } from "../../src/observability/metrics.js";
-import { RouteEvents } from "../../src/observability/route-events.js";
+import { TableChangeLog } from "../../src/observability/table-change-log.js";
 import { RouteStore } from "../../src/routing/route-store.js";
 import { RouteTable } from "../../src/routing/route-table.js";
-import type { Instance } from "../../src/routing/instance.js";
+import type { Instance } from "../../src/discovery/instance.js";
 import { instance } from "../support/instances.js";
 
 const web = (id: string): Instance => instance(id, { address: "10.0.0.1", port: 80 });
@@ -12,7 +12,7 @@ const web = (id: string): Instance => instance(id, { address: "10.0.0.1", port: 
 function setup(restarts = 0) {
   const store = new RouteStore();
   store.swap(RouteTable.EMPTY.withService("web", [web("web-1"), web("web-2")], "5", 1_700_000_000_000));
-  const events = new RouteEvents();
+  const events = new TableChangeLog();
   const metrics = new GatewayMetrics({ store, events, watcherRestarts: () => restarts });
   const finish = (request: Partial<FinishedRequest>): void => {
     metrics.requestStarted();
