@@ -1,0 +1,75 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { forwardedElement, upstreamRequestHeaders, type ForwardedFor } from "../../src/proxy/forwarded-headers.js";
+
+const fwd = (over: Partial<ForwardedFor> = {}): ForwardedFor => ({
+  clientAddress: "10.0.0.5",
+  proto: "http",
+  host: "gw.example",
+  port: 8080,
+  trusted: false,
+  emitForwarded: false,
+  preserveHost: false,
+  requestId: "rid-1",
+  ...over,
+});
+
+/** name (lowercase) → values, from a flat list. */
+function byName(flat: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (let i = 0; i < flat.length; i += 2) (out[flat[i]!.toLowerCase()] ??= []).push(flat[i + 1]!);
+  return out;
+}
+
+const SPOOF = ["Host", "gw.example", "X-Forwarded-For", "1.1.1.1", "x-forwarded-for", "2.2.2.2", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil", "X-Forwarded-Port", "443", "X-Forwarded-Prefix", "/p", "Forwarded", "for=1.1.1.1", "X-Real-IP", "1.1.1.1", "X_Forwarded_For", "3.3.3.3", "x-real_ip", "3.3.3.3", "X-Request-Id", "client-id", "Accept", "*/*"];
+
+test("untrusted: every forwarded header replaced by what the gateway saw", () => {
+  const h = byName(upstreamRequestHeaders(SPOOF, undefined, fwd()));
+  assert.deepEqual(h, {
+    accept: ["*/*"],
+    "x-request-id": ["rid-1"],
+    "x-forwarded-for": ["10.0.0.5"],
+    "x-forwarded-proto": ["http"],
+    "x-forwarded-host": ["gw.example"],
+    "x-forwarded-port": ["8080"],
+    "x-real-ip": ["10.0.0.5"],
+  });
+});
+
+test("trusted: X-Forwarded-For extended (repeated headers joined), the rest kept, underscores still dropped", () => {
+  const h = byName(upstreamRequestHeaders(SPOOF, undefined, fwd({ trusted: true })));
+  assert.deepEqual(h["x-forwarded-for"], ["1.1.1.1, 2.2.2.2, 10.0.0.5"]);
+  assert.deepEqual(h["x-forwarded-proto"], ["https"]);
+  assert.deepEqual(h["x-forwarded-host"], ["evil"]);
+  assert.deepEqual(h["x-forwarded-port"], ["443"]);
+  assert.deepEqual(h["x-forwarded-prefix"], ["/p"]);
+  assert.deepEqual(h["forwarded"], ["for=1.1.1.1"]);
+  assert.deepEqual(h["x-real-ip"], ["1.1.1.1"]);
+  assert.equal(h["x_forwarded_for"], undefined);
+  assert.equal(h["x-real_ip"], undefined);
+});
+
+test("Connection cannot remove the gateway's own headers, only the client's", () => {
+  const raw = ["X-Request-Id", "client-id", "X-Custom", "1", "Connection", "close, x-request-id, x-forwarded-for, x-custom, x-forwarded-proto"];
+  const h = byName(upstreamRequestHeaders(raw, "close, x-request-id, x-forwarded-for, x-custom, x-forwarded-proto", fwd({ trusted: true })));
+  assert.deepEqual(h["x-request-id"], ["rid-1"]);
+  assert.deepEqual(h["x-forwarded-for"], ["10.0.0.5"]);
+  assert.deepEqual(h["x-forwarded-proto"], ["http"]);
+  assert.equal(h["x-custom"], undefined);
+  assert.equal(h["connection"], undefined);
+});
+
+test("RFC 7239 Forwarded: appended to a trusted chain, alone otherwise; IPv6 and ports quoted", () => {
+  assert.deepEqual(byName(upstreamRequestHeaders(SPOOF, undefined, fwd({ emitForwarded: true })))["forwarded"], ["for=10.0.0.5;host=gw.example;proto=http"]);
+  assert.deepEqual(byName(upstreamRequestHeaders(SPOOF, undefined, fwd({ emitForwarded: true, trusted: true })))["forwarded"], ["for=1.1.1.1, for=10.0.0.5;host=gw.example;proto=http"]);
+  assert.equal(forwardedElement(fwd({ clientAddress: "::1", host: "gw:8080", proto: "https" })), 'for="[::1]";host="gw:8080";proto=https');
+  assert.equal(forwardedElement(fwd({ host: 'a"b' })), 'for=10.0.0.5;host="a\\"b";proto=http');
+});
+
+test("Host is replaced unless preserved; Expect and hop-by-hop headers never pass", () => {
+  const raw = ["Host", "gw.example", "Expect", "100-continue", "TE", "trailers", "Keep-Alive", "5", "Upgrade", "h2c"];
+  assert.equal(byName(upstreamRequestHeaders(raw, undefined, fwd()))["host"], undefined);
+  const h = byName(upstreamRequestHeaders(raw, undefined, fwd({ preserveHost: true })));
+  assert.deepEqual(h["host"], ["gw.example"]);
+  for (const name of ["expect", "te", "keep-alive", "upgrade"]) assert.equal(h[name], undefined, name);
+});
