@@ -9,7 +9,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, Next } from "koa";
-import { GatewayError } from "../gateway/errors.js";
+import { GatewayError } from "../errors.js";
 
 const OPEN_PATHS: ReadonlySet<string> = new Set(["/health", "/ready"]);
 

@@ -12,7 +12,7 @@ import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Context, Next } from "koa";
 import createDebug from "debug";
-import { GatewayError } from "./errors.js";
+import { GatewayError } from "../errors.js";
 
 const debug = createDebug("gateway:client");
 

@@ -20,42 +20,14 @@
  *   (to a trusted peer's chain, or alone).
  */
 import type { IncomingMessage } from "node:http";
-import type { TrustedProxies } from "./trusted-proxies.js";
-
-/** Hop-by-hop headers (RFC 9110 §7.6.1), meaningful for one connection only. */
-export const HOP_BY_HOP: ReadonlySet<string> = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
+import { connectionTokens, HOP_BY_HOP } from "./headers.js";
+import type { TrustedProxies } from "../trusted-proxies.js";
 
 /**
  * The client's Host goes in X-Forwarded-Host (unless GATEWAY_PRESERVE_HOST);
  * Expect was answered by the gateway itself (100 Continue), and undici refuses it.
  */
 const NEVER_COPIED: ReadonlySet<string> = new Set(["host", "expect"]);
-
-const NO_TOKENS: ReadonlySet<string> = new Set();
-
-/** Header names listed in a Connection header are hop-by-hop for that message too. */
-export function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
-  // Most messages name nothing beyond keep-alive/close: no set to build for them.
-  if (value === undefined || value === "keep-alive" || value === "close") return NO_TOKENS;
-  const tokens = new Set<string>();
-  for (const part of Array.isArray(value) ? value : [value]) {
-    for (const token of part.split(",")) {
-      const name = token.trim().toLowerCase();
-      if (name) tokens.add(name);
-    }
-  }
-  return tokens;
-}
 
 /** Forwarded, X-Real-IP, any X-Forwarded-*; `lower` is a lowercase header name. */
 function isForwardedHeader(lower: string): boolean {

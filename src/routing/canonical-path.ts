@@ -19,7 +19,7 @@
  * (`%252e`) and empty segments (`//`) are not separators or dots here, and
  * are passed on as sent.
  */
-import { GatewayError } from "../gateway/errors.js";
+import { GatewayError } from "../errors.js";
 
 /** Characters that may make a path non-canonical; a path without any is returned as it is. */
 const NEEDS_WORK = /[.%\\#;\x00-\x1f\x7f]/;

@@ -11,7 +11,7 @@
  * that a single instance registered as internal is never made public by its
  * neighbours.
  */
-import type { TagConstraint } from "./constraints.js";
+import type { TagConstraint } from "../tag-constraints.js";
 
 export const ENABLE_TAG = "gateway.enable";
 

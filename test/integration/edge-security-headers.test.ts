@@ -231,9 +231,10 @@ describe("edge headers, methods and leaks", () => {
     assert.equal((res.body as { error: { code: string } }).error.code, "UPSTREAM_HEADERS_TOO_LARGE");
     const metrics = await superagent.get(`${plain.adminUrl}/metrics`).set("Authorization", `Bearer ${ADMIN_TOKEN}`).buffer(true);
     assert.match(metrics.text, /gateway_upstream_errors_total\{service="svc",code="UPSTREAM_HEADERS_TOO_LARGE"\} [1-9]/);
-    const raised = await superagent.get(`${tuned.url}/svc/big-header/20000`);
-    assert.equal(raised.status, 200);
-    assert.equal(raised.headers["x-big"]?.length, 20000);
+    // Read raw: Node's own client stops at 16 KiB of headers too.
+    const raised = await rawRequest(tuned.port, rawGet("/svc/big-header/20000", {}));
+    assert.equal(raised.status, 200, raised.headers.slice(0, 200));
+    assert.equal(/\r\nx-big: (b+)/i.exec(raised.headers)?.[1]?.length, 20000);
   });
 
   test("error bodies name the service, never an instance id or address; the access log keeps them", async () => {

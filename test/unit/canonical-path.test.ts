@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { canonicalPath, canonicalTarget } from "../../src/routing/canonical-path.js";
-import { GatewayError } from "../../src/gateway/errors.js";
+import { GatewayError } from "../../src/errors.js";
 
 const KEPT = ["/", "/svc/a/b", "/svc/a%2Fb", "/svc/a//b", "//svc", "/svc/...", "/svc/%2e%2e%2e", "/svc/a;x=1/b", "/svc/%252e%252e/x", "/svc/..%2F..%2Fx", "/svc/..%5c", "/svc/a.b/.c/..d", "/svc/%c0%ae%c0%ae"];
 for (const path of KEPT) {

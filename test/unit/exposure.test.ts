@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ExposurePolicy, exposedCatalog } from "../../src/routing/exposure.js";
-import { parseConstraint } from "../../src/routing/constraints.js";
+import { parseConstraint } from "../../src/tag-constraints.js";
 
 test("exposed by default: everything but gateway.enable=false", () => {
   const policy = new ExposurePolicy({ exposedByDefault: true, constraint: undefined });

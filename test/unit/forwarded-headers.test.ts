@@ -73,3 +73,11 @@ test("Host is replaced unless preserved; Expect and hop-by-hop headers never pas
   assert.deepEqual(h["host"], ["gw.example"]);
   for (const name of ["expect", "te", "keep-alive", "upgrade"]) assert.equal(h[name], undefined, name);
 });
+
+test("hop-by-hop request headers and those named in Connection are dropped; others keep name, order and repeats", () => {
+  const raw = ["Host", "gw.example:3000", "Connection", "keep-alive, X-Secret", "X-Secret", "1", "Accept", "a", "Cookie", "x=1", "Cookie", "y=2", "TE", "trailers", "Upgrade", "h2c", "Expect", "100-continue"];
+  const out = upstreamRequestHeaders(raw, "keep-alive, X-Secret", fwd());
+  assert.deepEqual(out.slice(0, 6), ["Accept", "a", "Cookie", "x=1", "Cookie", "y=2"]);
+  const names = Object.keys(byName(out));
+  for (const dropped of ["host", "connection", "x-secret", "te", "upgrade", "expect"]) assert.ok(!names.includes(dropped), `${dropped} should be dropped`);
+});

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { TrustedProxies } from "../../src/proxy/trusted-proxies.js";
+import { TrustedProxies } from "../../src/trusted-proxies.js";
 
 test("IPv4 blocks and single addresses", () => {
   const trusted = TrustedProxies.parse("10.0.0.0/8, 192.168.1.7");

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConstraintSyntaxError, parseConstraint } from "../../src/routing/constraints.js";
+import { ConstraintSyntaxError, parseConstraint } from "../../src/tag-constraints.js";
 
 const tags = (...list: string[]): ReadonlySet<string> => new Set(list);
 
