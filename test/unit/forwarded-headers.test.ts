@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { forwardedElement, upstreamRequestHeaders, type ForwardedFor } from "../../src/proxy/forwarded-headers.js";
+import type { IncomingMessage } from "node:http";
+import { forwardedElement, forwardedFor, upstreamRequestHeaders, type ForwardedFor } from "../../src/proxy/forwarded-headers.js";
+import { TrustedProxies } from "../../src/trusted-proxies.js";
 
 const fwd = (over: Partial<ForwardedFor> = {}): ForwardedFor => ({
   clientAddress: "10.0.0.5",
@@ -80,4 +82,14 @@ test("hop-by-hop request headers and those named in Connection are dropped; othe
   assert.deepEqual(out.slice(0, 6), ["Accept", "a", "Cookie", "x=1", "Cookie", "y=2"]);
   const names = Object.keys(byName(out));
   for (const dropped of ["host", "connection", "x-secret", "te", "upgrade", "expect"]) assert.ok(!names.includes(dropped), `${dropped} should be dropped`);
+});
+
+test("the scheme is the connection's: a TLS socket is https, whatever the listener", () => {
+  const policy = { trustedProxies: TrustedProxies.parse("10.0.0.0/8"), emitForwarded: false, preserveHost: false };
+  const req = (socket: object) => ({ socket: { remoteAddress: "10.0.0.9", localPort: 8443, ...socket }, headers: { host: "gw", "x-request-id": "r" } }) as unknown as IncomingMessage;
+  assert.equal(forwardedFor(req({ encrypted: true }), policy).proto, "https");
+  assert.equal(forwardedFor(req({}), policy).proto, "http");
+  const fwd = forwardedFor(req({ encrypted: true }), policy);
+  assert.deepEqual([fwd.trusted, fwd.port, fwd.requestId, fwd.host], [true, 8443, "r", "gw"]);
+  assert.equal(forwardedFor({ ...req({}), socket: { remoteAddress: "::ffff:10.1.1.1" } } as unknown as IncomingMessage, policy).trusted, true);
 });
