@@ -28,6 +28,8 @@ const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 const ENCODED_CONTROL = /%(?:[01][0-9A-Fa-f]|7[Ff])/;
 const RAW_FORBIDDEN = /[\\#\x00-\x1f\x7f]/;
 const ENCODED_DOT = /%2e/gi;
+/** A segment that starts with a dot, plain or encoded: only such a segment can be a dot segment. */
+const MAYBE_DOT_SEGMENT = /\/(?:\.|%2e)/i;
 
 function invalid(reason: string): never {
   throw new GatewayError("INVALID_PATH", `the path ${reason}`);
@@ -53,6 +55,8 @@ export function canonicalPath(path: string): string {
     if (BAD_ESCAPE.test(path)) invalid("has a '%' that is not a %XX escape");
     if (ENCODED_CONTROL.test(path)) invalid("has an encoded control character");
   }
+  // Names with dots (file.json) and escapes are common; dot segments are not.
+  if (!MAYBE_DOT_SEGMENT.test(path)) return path;
   const segments = path.split("/");
   const out: string[] = [];
   let changed = false;
