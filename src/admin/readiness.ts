@@ -28,7 +28,7 @@ export function readiness({ watcherRunning, table, services, draining }: Readine
   if (!watcherRunning) reasons.push("the watcher child is not running (it is being restarted)");
   if (table.catalog === undefined) reasons.push("no answer from the registry's catalog yet");
   for (const service of services) {
-    // A configured service the catalog does not list (absent, or hidden by the exposure policy) is not watched: nothing to wait for.
+    // One the catalog does not list is skipped: a hidden one is never watched, an absent one has no instance to wait for.
     if (table.catalog !== undefined && !table.catalog.services.has(service)) continue;
     if (table.get(service) === undefined) reasons.push(`no instance list for ${service} from the registry yet`);
   }

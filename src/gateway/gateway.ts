@@ -82,7 +82,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
   });
   // The snapshot's services (exposed ones: the updater applied the policy to them): the watcher
   // replaces their saved lists once Consul answers. The configured ones are subscribed once a
-  // catalog says they are exposed (ExposedSubscriptions), never before.
+  // catalog says they are not hidden (ExposedSubscriptions), never before.
   for (const service of store.current.serviceNames()) routes.subscribe(service);
 
   const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, maxResponseHeaderBytes: config.maxResponseHeaderBytes });

@@ -1,7 +1,8 @@
 /**
  * Which services the gateway watches, under the exposure policy: the
- * configured ones (GATEWAY_SERVICES) once the catalog lists them as exposed,
- * and never a hidden one. Called after every table swap with the updater's
+ * configured ones (GATEWAY_SERVICES) from the first catalog on, unless it
+ * hides them (one not registered yet is watched, so that its first instance
+ * is routed at once), and never a hidden one. Called after every table swap with the updater's
  * `hidden` set: a service that becomes hidden has its watch dropped, once.
  * (Services asked for by requests are subscribed by the ServiceResolver,
  * which only does so for names the exposed catalog lists.)
@@ -26,6 +27,6 @@ export class ExposedSubscriptions {
       this.dropped.add(service);
       this.feed.unsubscribe(service);
     }
-    for (const service of this.configured) if (table.catalog.services.has(service)) this.feed.subscribe(service);
+    for (const service of this.configured) if (!hidden.has(service)) this.feed.subscribe(service);
   }
 }
