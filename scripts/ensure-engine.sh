@@ -64,6 +64,20 @@ live_pid() {
   echo "$pid"
 }
 
+# Starts a daemon in its own session with its own log, and no descriptor of
+# ours: not the caller's stdout/stderr (a CI step would wait for it to close),
+# not our lock (the next run would wait for the daemon to end). $! is its PID.
+detach() {
+  local logfile=$1; shift
+  (
+    for fd in /proc/self/fd/*; do
+      n=${fd##*/}
+      if [ "$n" -gt 2 ] 2>/dev/null; then eval "exec $n>&-" 2>/dev/null || true; fi
+    done
+    exec setsid "$@"
+  ) </dev/null >>"$logfile" 2>&1 &
+}
+
 stop_one() {
   local name=$1 want=$2 pid i
   if pid=$(live_pid "$ENGINE_DIR/$name.pid" "$want"); then
@@ -135,8 +149,7 @@ if cmp -s "$conf_tmp" "$CONTAINERS_CONF"; then rm -f "$conf_tmp"; else mv "$conf
 if ! live_pid "$ENGINE_DIR/podman-service.pid" 'system service' >/dev/null || ! answers "$PODMAN_HOST"; then
   stop_one podman-service 'system service'
   as_root mkdir -p "$(dirname "$PODMAN_SOCKET")"
-  setsid podman system service --time=0 "$PODMAN_HOST" \
-    </dev/null >>"$ENGINE_DIR/podman-service.log" 2>&1 &
+  detach "$ENGINE_DIR/podman-service.log" podman system service --time=0 "$PODMAN_HOST"
   echo $! >"$ENGINE_DIR/podman-service.pid"
   for _ in $(seq 1 100); do answers "$PODMAN_HOST" && break; sleep 0.2; done
   answers "$PODMAN_HOST" || { log "podman system service did not answer; see $ENGINE_DIR/podman-service.log"; exit 1; }
@@ -162,7 +175,7 @@ done
 EOF
 if cmp -s "$driver.tmp" "$driver"; then rm -f "$driver.tmp"; else mv "$driver.tmp" "$driver"; stop_one healthcheck-driver healthcheck-driver.sh; fi
 if ! live_pid "$ENGINE_DIR/healthcheck-driver.pid" healthcheck-driver.sh >/dev/null; then
-  setsid bash "$driver" </dev/null >>"$ENGINE_DIR/healthcheck-driver.log" 2>&1 &
+  detach "$ENGINE_DIR/healthcheck-driver.log" bash "$driver"
   echo $! >"$ENGINE_DIR/healthcheck-driver.pid"
   log "healthcheck driver started (pid $(cat "$ENGINE_DIR/healthcheck-driver.pid"))"
 fi
@@ -266,4 +279,5 @@ EOF
   log "built $CONSUL_IMAGE and $CONSUL_IMAGE_REPO:$consul_minor"
 fi
 
+log "podman ready in $SECONDS s"
 echo "$PODMAN_HOST"
