@@ -13,6 +13,8 @@ const debug = createDebug("gateway:registrar:docker");
 export interface ContainerEvent {
   id: string;
   action: string;
+  /** A kill event's signal ("15", "SIGTERM", ...). */
+  signal?: string;
 }
 
 export interface EventSubscription {
@@ -120,10 +122,11 @@ export class DockerSource {
         debug("ignored an event line that is not JSON: %s", text.slice(0, 200));
         return;
       }
-      const e = parsed as { Type?: unknown; Action?: unknown; status?: unknown; id?: unknown; Actor?: { ID?: unknown } };
+      const e = parsed as { Type?: unknown; Action?: unknown; status?: unknown; id?: unknown; Actor?: { ID?: unknown; Attributes?: Record<string, unknown> } };
       const id = typeof e.Actor?.ID === "string" ? e.Actor.ID : typeof e.id === "string" ? e.id : undefined;
       const action = typeof e.Action === "string" ? e.Action : typeof e.status === "string" ? e.status : undefined;
-      if (id && action && (e.Type === undefined || e.Type === "container")) onEvent({ id, action });
+      const signal = e.Actor?.Attributes?.["signal"];
+      if (id && action && (e.Type === undefined || e.Type === "container")) onEvent({ id, action, ...(typeof signal === "string" ? { signal } : {}) });
     };
     stream.on("end", () => end(undefined));
     stream.on("close", () => end(undefined));

@@ -5,8 +5,14 @@
  * container never race. What is wanted comes from the registration rules;
  * what is there comes from the agent's own list of services, so that a
  * restart of the registrar, of Consul or of the engine ends in the same state:
- * - an event (start, die, stop, destroy, ...) resyncs that one container:
- *   inspected running → its registrations; gone or stopped → its deregistration;
+ * - a start event registers that one container;
+ * - a container on its way out is deregistered at once, outside the queue, and
+ *   not registered again until it starts anew: Docker's "kill" with a stop
+ *   signal comes before the process exits, "die" (podman's first sign of a
+ *   stop: it emits no kill event for `podman stop`) right after. The gateway
+ *   must drop the instance before the engine removes the container's address:
+ *   from then on a connection to it is not refused but left unanswered, and a
+ *   request routed there waits for the gateway's connect timeout;
  * - a full resync runs at start, after the event stream reconnects, and every
  *   `resyncMs`: it registers what is wanted and missing or different, and
  *   deregisters what this process registered for containers that are no longer
@@ -39,8 +45,12 @@ export interface RegistrarOptions extends RuleOptions {
   retryMs: number;
 }
 
-/** Container actions after which the container's registrations are looked at again. */
-const ACTIONS = new Set(["start", "restart", "die", "died", "stop", "kill", "destroy", "remove", "cleanup"]);
+/** Container actions after which the container runs (again). */
+const STARTS = new Set(["start", "restart", "unpause"]);
+/** Container actions after which it is stopped or gone. */
+const ENDS = new Set(["die", "died", "stop", "destroy", "remove", "cleanup"]);
+/** Signals of `docker stop` and `docker kill` (by number or name): a kill with one of them ends the container. */
+const STOP_SIGNALS = new Set(["15", "9", "2", "3", "SIGTERM", "SIGKILL", "SIGINT", "SIGQUIT", "TERM", "KILL", "INT", "QUIT"]);
 const MAX_RETRY_MS = 30_000;
 
 function sameRegistration(wanted: Registration, existing: AgentService): boolean {
@@ -59,6 +69,9 @@ export class Registrar {
   /** Service ID → the registration this process sent (JSON) and its container. */
   private readonly sent = new Map<string, { body: string; container: string }>();
   private readonly reported = new Set<string>();
+  private readonly deregistering = new Set<string>();
+  /** Containers on their way out (a stop signal or their end was seen): never registered until they start again. */
+  private readonly leaving = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   private subscription: EventSubscription | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -135,9 +148,29 @@ export class Registrar {
   }
 
   private onEvent(event: ContainerEvent): void {
-    if (!ACTIONS.has(event.action)) return;
-    debug("container %s: %s", event.id.slice(0, 12), event.action);
+    const ending = ENDS.has(event.action) || (event.action === "kill" && STOP_SIGNALS.has(event.signal ?? ""));
+    if (!ending && !STARTS.has(event.action)) return;
+    debug("container %s: %s%s", event.id.slice(0, 12), event.action, event.signal ? ` (signal ${event.signal})` : "");
+    if (ending) {
+      this.leaving.add(event.id);
+      void this.deregisterLeaving(event.id);
+    } else {
+      this.leaving.delete(event.id);
+    }
     void this.enqueue(`${event.action} of ${event.id.slice(0, 12)}`, () => this.syncContainer(event.id));
+  }
+
+  /** The fast path of a stop: what this process registered for the container, deregistered without waiting for the queue. */
+  private async deregisterLeaving(container: string): Promise<void> {
+    const ids = [...this.sent].filter(([, s]) => s.container === container).map(([id]) => id);
+    await Promise.all(
+      ids.map((id) =>
+        this.deregister(id).catch((err: unknown) => {
+          // The queued sync of the same event, or the next resync, retries.
+          this.log(`registrar: deregistering ${id} failed: ${(err as Error).message}; retrying`);
+        }),
+      ),
+    );
   }
 
   private wanted(view: Parameters<typeof registrationsFor>[0]): Registration[] {
@@ -159,6 +192,7 @@ export class Registrar {
   private async register(registration: Registration, existing: AgentService | undefined): Promise<void> {
     const body = JSON.stringify(registration);
     const container = registration.Meta[META_CONTAINER] ?? "";
+    if (this.leaving.has(container)) return;
     const previous = this.sent.get(registration.ID);
     if (existing && sameRegistration(registration, existing) && (previous === undefined || previous.body === body)) {
       this.sent.set(registration.ID, { body, container });
@@ -170,7 +204,13 @@ export class Registrar {
   }
 
   private async deregister(id: string): Promise<void> {
-    await this.consul.deregister(id);
+    if (this.deregistering.has(id)) return; // the fast path of a stop and the queued sync may meet here
+    this.deregistering.add(id);
+    try {
+      await this.consul.deregister(id);
+    } finally {
+      this.deregistering.delete(id);
+    }
     this.sent.delete(id);
     this.log(`registrar: deregistered ${id}`);
   }
@@ -178,7 +218,7 @@ export class Registrar {
   private async syncContainer(id: string): Promise<void> {
     const view = await this.docker.view(id);
     const existing = await this.consul.services();
-    if (view) {
+    if (view && !this.leaving.has(id)) {
       for (const registration of this.wanted(view)) await this.register(registration, existing[registration.ID]);
       return;
     }
@@ -203,6 +243,7 @@ export class Registrar {
     for (const registration of wanted.values()) await this.register(registration, existing[registration.ID]);
 
     const runningIds = new Set(running);
+    for (const id of this.leaving) if (!runningIds.has(id)) this.leaving.delete(id);
     for (const s of Object.values(existing)) {
       if (wanted.has(s.ID)) continue;
       const sentByUs = this.sent.has(s.ID);
