@@ -176,9 +176,18 @@ describe("the compose stack on the engine", { skip: unavailable }, () => {
     await step(`${stopped} stopped`, () => docker.getContainer(byService(stopped)!.Id).stop({ t: 10 }));
     await step("still serving with a Consul server down", () => waitForInstances(4, "4 instances with a Consul server down"));
     await step("a new instance registered with a Consul server down", async () => {
-      await compose("up", "-d", "--no-recreate", "--scale", "serviceweb=6");
-      const running = (await containers("serviceweb")).length;
-      await waitForInstances(running, `${running} instances after scaling with a Consul server down`);
+      const before = new Set((await containers("serviceweb", true)).map((c) => c.Id));
+      // --no-deps: `up` would otherwise start the stopped server again (the gateway depends on it).
+      // Compose also starts the instance stopped above: 6 run afterwards, one of them new.
+      await compose("up", "-d", "--no-deps", "--no-recreate", "--scale", "serviceweb=6", "serviceweb");
+      const running = await containers("serviceweb");
+      const created = running.filter((c) => !before.has(c.Id));
+      assert.equal(created.length, 1, "one new serviceweb container");
+      const seen = await waitForInstances(running.length, `${running.length} instances after scaling with a Consul server down`);
+      const newHost = (await docker.getContainer(created[0]!.Id).inspect()).Config.Hostname;
+      assert.ok([...seen].some((id) => id.includes(newHost)), `the new instance ${newHost} does not answer: ${[...seen].join(", ")}`);
+      const server = await docker.getContainer(byService(stopped)!.Id).inspect();
+      assert.equal(server.State.Running, false, `${stopped} was started again`);
     });
   });
 
