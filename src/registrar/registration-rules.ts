@@ -20,7 +20,7 @@
  * list) are reported and left out instead of sent. Other SERVICE_* attributes
  * are not sent: Registrator v7 sends none to Consul either.
  */
-import { isValidServiceName } from "../discovery/messages.js";
+import { isValidServiceName } from "../service-name.js";
 
 export type Protocol = "tcp" | "udp";
 
