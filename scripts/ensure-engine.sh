@@ -4,6 +4,7 @@
 #
 #   DOCKER_HOST="$(bash scripts/ensure-engine.sh | tail -n 1)"
 #   bash scripts/ensure-engine.sh stop     # stops what an earlier run started (by PID)
+#   bash scripts/ensure-engine.sh status   # exit 0 while that podman service runs
 #
 # 1. A Docker engine that already answers ($DOCKER_HOST, then /var/run/docker.sock)
 #    is used as it is: nothing is installed or started.
@@ -90,6 +91,10 @@ stop_one() {
   rm -f "$ENGINE_DIR/$name.pid"
 }
 
+if [ "${1:-}" = status ]; then  # exit 0 when the podman service that a run of this script started is alive
+  live_pid "$ENGINE_DIR/podman-service.pid" 'system service' >/dev/null && answers "$PODMAN_HOST"
+  exit
+fi
 if [ "${1:-}" = stop ]; then
   stop_one healthcheck-driver healthcheck-driver.sh
   stop_one podman-service 'system service'
