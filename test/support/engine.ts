@@ -16,8 +16,18 @@ export function dockerSocketPath(): string | undefined {
   return host.startsWith("unix://") ? host.slice("unix://".length) : undefined;
 }
 
-/** Why no test can run on the engine, or undefined when it answers. */
+/**
+ * Why no test can run on the engine (the reason to skip them), or undefined
+ * when it answers. With KCG_REQUIRE_ENGINE=1 (.ci/run) an engine that does not
+ * answer is a failure, not a skip.
+ */
 export async function engineUnavailable(): Promise<string | undefined> {
+  const reason = await whyNoEngine();
+  if (reason !== undefined && process.env["KCG_REQUIRE_ENGINE"] === "1") throw new Error(`KCG_REQUIRE_ENGINE=1 but ${reason}`);
+  return reason;
+}
+
+async function whyNoEngine(): Promise<string | undefined> {
   try {
     await new Docker().ping();
     return undefined;
