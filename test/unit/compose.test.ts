@@ -380,6 +380,14 @@ const facts: Array<[string, (c: Compose) => void]> = [
     const watched = (env(service(c, 'gateway'))['GATEWAY_SERVICES'] ?? '').split(',').map((s) => s.trim());
     assert.ok(watched.includes(env(service(c, 'serviceweb'))['SERVICE_3000_NAME'] ?? '<unset>'), `GATEWAY_SERVICES=${watched.join(',')}`);
   }],
+  ['the gateway gives up a connection in time to retry the request within its retry deadline', (c) => {
+    // A stopped instance's address can vanish before its deregistration reaches the routes; a connection
+    // to it is then left unanswered until the connect timeout (the lesser of the upstream timeout and 10 s).
+    const e = env(service(c, 'gateway'));
+    const connectMs = Math.min(Number(e['GATEWAY_UPSTREAM_TIMEOUT_MS'] ?? '30000'), 10_000);
+    const deadlineMs = Number(e['GATEWAY_RETRY_DEADLINE_MS'] ?? '10000');
+    assert.ok(connectMs < deadlineMs, `connect timeout ${connectMs} ms leaves no retry within GATEWAY_RETRY_DEADLINE_MS ${deadlineMs} ms`);
+  }],
   ['the gateway starts once every Consul server is healthy', (c) => {
     const deps = dependsOn(service(c, 'gateway'));
     for (const s of consulServers(c)) assert.equal(deps[s], 'service_healthy', `gateway → ${s}`);
