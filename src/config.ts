@@ -9,6 +9,8 @@ import type { HealthState } from "./health-state.js";
 import { isPlainPath } from "./plain-path.js";
 import { isValidServiceName } from "./service-name.js";
 import { REGISTRY_KINDS, type RegistryKind } from "./registry-kind.js";
+import { parseConstraint, type TagConstraint } from "./tag-constraints.js";
+import { TrustedProxies } from "./trusted-proxies.js";
 
 /** GATEWAY_ACCESS_LOG, parsed. */
 export type AccessLogTarget = { readonly kind: "off" } | { readonly kind: "stdout" } | { readonly kind: "file"; readonly path: string };
@@ -39,6 +41,14 @@ export interface GatewayConfig {
   readonly warningWeightPercent: number;
   readonly serviceTags: ReadonlyMap<string, readonly string[]>;
   readonly tagHeader: string | undefined;
+  /** GATEWAY_TAG_HEADER_ALLOW: the tags a client may ask for; undefined: any. */
+  readonly tagHeaderAllow: ReadonlySet<string> | undefined;
+  readonly exposedByDefault: boolean;
+  readonly constraints: { readonly expression: string; readonly test: TagConstraint } | undefined;
+  readonly trustedProxies: TrustedProxies;
+  readonly emitForwarded: boolean;
+  readonly maxResponseHeaderBytes: number;
+  readonly adminToken: string | undefined;
   readonly headerRoutePrefix: string | undefined;
   readonly upstreamTimeoutMs: number;
   readonly discoveryTimeoutMs: number;
@@ -265,13 +275,52 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
     },
   },
   tagHeader: {
-    key: "tagHeader", env: "GATEWAY_TAG_HEADER", form: "a header name, or empty", default: "X-Gateway-Tag",
-    doc: "Request header naming tags (comma-separated) the instance must carry; empty: requests cannot choose.",
+    key: "tagHeader", env: "GATEWAY_TAG_HEADER", form: "a header name, or empty", default: "",
+    doc: "Request header naming tags (comma-separated) the instance must carry, e.g. `X-Gateway-Tag`; empty (the default): clients cannot choose instances by tag (docs/security.md).",
     parse: (raw, env) => {
       if (raw.trim() === "") return undefined;
       if (!HEADER_NAME.test(raw.trim())) throw new ConfigError(env, `expected a header name, got ${JSON.stringify(raw)}`);
       return raw.trim().toLowerCase();
     },
+  },
+  tagHeaderAllow: {
+    key: "tagHeaderAllow", env: "GATEWAY_TAG_HEADER_ALLOW", form: "tag[,tag...], or empty", default: "",
+    doc: "The tags a client may ask for in GATEWAY_TAG_HEADER; another gets 400 TAG_NOT_ALLOWED. Empty: any tag.",
+    parse: (raw) => {
+      const tags = list(raw);
+      return tags.length === 0 ? undefined : new Set(tags);
+    },
+  },
+  exposedByDefault: {
+    key: "exposedByDefault", env: "GATEWAY_EXPOSED_BY_DEFAULT", form: "true, false", default: "true",
+    doc: "Expose every service of the catalog unless tagged `gateway.enable=false`; `false`: only those tagged `gateway.enable=true` (the choice for an edge: docs/security.md). A service not exposed is answered like an unknown one and never watched.",
+    parse: boolean,
+  },
+  constraints: {
+    key: "constraints", env: "GATEWAY_CONSTRAINTS", form: "a tag expression", default: undefined,
+    doc: "Expose only services whose tags match, in Traefik's syntax: ``Tag(`edge`) && !Tag(`internal`)`` (`!`, `&&`, `||`, parentheses).",
+    parse: (raw, env) => {
+      try {
+        return { expression: raw, test: parseConstraint(raw) };
+      } catch (err) {
+        throw new ConfigError(env, `expected a tag expression such as Tag(\`edge\`) && !Tag(\`internal\`): ${(err as Error).message}`);
+      }
+    },
+  },
+  trustedProxies: {
+    key: "trustedProxies", env: "GATEWAY_TRUSTED_PROXIES", form: "CIDR[,CIDR...], or empty", default: "",
+    doc: "Peers whose forwarded headers are believed (IPv4, IPv6; IPv4-mapped peers match IPv4 blocks). From any other peer, Forwarded, X-Real-IP and every X-Forwarded-* are replaced by what the gateway saw.",
+    parse: (raw, env) => {
+      try {
+        return TrustedProxies.parse(raw);
+      } catch (err) {
+        throw new ConfigError(env, `expected CIDR blocks or addresses such as 10.0.0.0/8, fd00::/8: ${(err as Error).message}`);
+      }
+    },
+  },
+  emitForwarded: {
+    key: "emitForwarded", env: "GATEWAY_FORWARDED", form: "true, false", default: "false",
+    doc: "Also send an RFC 7239 `Forwarded` header (appended to a trusted peer's).", parse: boolean,
   },
   headerRoutePrefix: {
     key: "headerRoutePrefix", env: "GATEWAY_HEADER_ROUTE_PREFIX", form: "a path, or empty", default: "/services",
@@ -322,6 +371,11 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   maxHeaderBytes: {
     key: "maxHeaderBytes", env: "GATEWAY_MAX_HEADER_BYTES", form: "1024-1048576", default: "16384",
     doc: "Largest request line plus headers (431 beyond).", parse: integer(1024, 1_048_576),
+  },
+  maxResponseHeaderBytes: {
+    key: "maxResponseHeaderBytes", env: "GATEWAY_MAX_RESPONSE_HEADER_BYTES", form: "1024-1048576", default: "16384",
+    doc: "Largest status line plus headers an instance may answer with (502 UPSTREAM_HEADERS_TOO_LARGE beyond); the default is Node's own limit for request headers.",
+    parse: integer(1024, 1_048_576),
   },
   maxHeaderCount: {
     key: "maxHeaderCount", env: "GATEWAY_MAX_HEADER_COUNT", form: "1-10000", default: "100",
@@ -374,7 +428,15 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   },
   adminHost: {
     key: "adminHost", env: "GATEWAY_ADMIN_HOST", form: "an IP address or host name", default: "127.0.0.1",
-    doc: "Address of the admin API, dashboard and metrics; loopback only unless changed, since they are not authenticated.", parse: hostName,
+    doc: "Address of the admin API, dashboard and metrics; loopback only unless changed (docs/security.md says what an exposed admin port gives away).", parse: hostName,
+  },
+  adminToken: {
+    key: "adminToken", env: "GATEWAY_ADMIN_TOKEN", form: "16-256 visible ASCII characters", default: undefined,
+    doc: "When set, the admin API (all but `/health` and `/ready`) asks for `Authorization: Bearer <token>` (401 otherwise).",
+    parse: (raw, env) => {
+      if (!/^[\x21-\x7e]{16,256}$/.test(raw)) throw new ConfigError(env, "expected 16-256 visible ASCII characters (no spaces)");
+      return raw;
+    },
   },
   adminPort: {
     key: "adminPort", env: "GATEWAY_ADMIN_PORT", form: "0-65535", default: "9901",

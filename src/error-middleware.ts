@@ -25,6 +25,8 @@ export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {
       ctx.req.socket.destroy();
       return;
     }
+    // For the access log (ProxyRequestState.errorDetail): what the body must not say.
+    if (error.detail !== undefined) (ctx.state as { errorDetail?: string }).errorDetail = error.detail;
     ctx.respond = true;
     ctx.status = error.status;
     ctx.body = error.toJSON();

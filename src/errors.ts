@@ -5,6 +5,9 @@
  */
 export type GatewayErrorCode =
   | "BAD_REQUEST"
+  | "METHOD_NOT_ALLOWED"
+  | "UNAUTHORIZED"
+  | "TAG_NOT_ALLOWED"
   | "REQUEST_TIMEOUT"
   | "PAYLOAD_TOO_LARGE"
   | "URI_TOO_LONG"
@@ -18,11 +21,15 @@ export type GatewayErrorCode =
   | "UPSTREAM_UNREACHABLE"
   | "UPSTREAM_TIMEOUT"
   | "UPSTREAM_ERROR"
+  | "UPSTREAM_HEADERS_TOO_LARGE"
   | "TOO_MANY_STREAMS"
   | "INTERNAL_ERROR";
 
 const STATUS_BY_CODE: Readonly<Record<GatewayErrorCode, number>> = {
   BAD_REQUEST: 400,
+  METHOD_NOT_ALLOWED: 405,
+  UNAUTHORIZED: 401,
+  TAG_NOT_ALLOWED: 400,
   REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
   URI_TOO_LONG: 414,
@@ -36,22 +43,29 @@ const STATUS_BY_CODE: Readonly<Record<GatewayErrorCode, number>> = {
   UPSTREAM_UNREACHABLE: 502,
   UPSTREAM_TIMEOUT: 504,
   UPSTREAM_ERROR: 502,
+  UPSTREAM_HEADERS_TOO_LARGE: 502,
   TOO_MANY_STREAMS: 503,
   INTERNAL_ERROR: 500,
 };
 
 export class GatewayError extends Error {
   readonly status: number;
+  /**
+   * What the operator needs and the client must not see (an instance's id and
+   * address): the access log records it, the JSON body never carries it.
+   */
+  readonly detail: string | undefined;
 
   constructor(
     readonly code: GatewayErrorCode,
     message: string,
     readonly service?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; detail?: string },
   ) {
     super(message, options);
     this.name = "GatewayError";
     this.status = STATUS_BY_CODE[code];
+    this.detail = options?.detail;
   }
 
   toJSON(): { error: { code: GatewayErrorCode; message: string; service?: string } } {

@@ -19,6 +19,7 @@ import Router from "@koa/router";
 import createDebug from "debug";
 import { isValidServiceName } from "../service-name.js";
 import { errorMiddleware } from "../error-middleware.js";
+import { adminTokenGuard } from "./admin-token.js";
 import { GatewayError } from "../errors.js";
 import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { RouteStore } from "../routing/route-store.js";
@@ -47,6 +48,8 @@ export interface AdminDeps {
   registry: RegistryKind;
   /** What instances' weights depend on, for /routes (GATEWAY_WARMUP_MS, GATEWAY_WARNING_WEIGHT_PERCENT). */
   policy: WeightPolicy;
+  /** GATEWAY_ADMIN_TOKEN: when set, all but /health and /ready ask for it as a bearer token. */
+  token?: string | undefined;
 }
 
 export interface AdminServer {
@@ -115,6 +118,7 @@ export function createAdminApp(deps: AdminDeps, dashboardEvents: DashboardEvents
   });
 
   app.use(errorMiddleware);
+  if (deps.token !== undefined) app.use(adminTokenGuard(deps.token));
   app.use(router.routes());
   app.use(() => {
     throw new GatewayError("ROUTE_NOT_FOUND", "admin API: GET /health, /ready, /routes, /routes/<service>, /metrics, / (dashboard)");

@@ -13,7 +13,7 @@ export interface ReadinessInputs {
 
 /**
  * Ready = the watcher child is connected and the route table is loaded (the
- * catalog and every configured service answered once). A registry outage later
+ * catalog and every configured service it lists answered once). A registry outage later
  * does not make the gateway unready: it serves the last known routes (fail
  * static), and taking it out of a load balancer then would turn a discovery
  * outage into a full one.
@@ -28,6 +28,8 @@ export function readiness({ watcherRunning, table, services, draining }: Readine
   if (!watcherRunning) reasons.push("the watcher child is not running (it is being restarted)");
   if (table.catalog === undefined) reasons.push("no answer from the registry's catalog yet");
   for (const service of services) {
+    // One the catalog does not list is skipped: a hidden one is never watched, an absent one has no instance to wait for.
+    if (table.catalog !== undefined && !table.catalog.services.has(service)) continue;
     if (table.get(service) === undefined) reasons.push(`no instance list for ${service} from the registry yet`);
   }
   return { ready: reasons.length === 0, reasons };

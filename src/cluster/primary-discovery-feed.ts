@@ -45,6 +45,12 @@ export class PrimaryDiscoveryFeed implements DiscoveryFeed {
     this.send({ type: "subscribe", service });
   }
 
+  /** Sent even for a service this worker did not ask for: the primary may watch it for GATEWAY_SERVICES. */
+  unsubscribe(service: string): void {
+    this.subscriptions.delete(service);
+    this.send({ type: "unsubscribe", service });
+  }
+
   async stop(): Promise<void> {
     if (this.listener !== undefined) process.off("message", this.listener);
   }

@@ -70,6 +70,9 @@ export async function startClusterPrimary(config: GatewayConfig): Promise<Cluste
         debug("worker %d ready; replayed %d route messages", worker.process.pid, latest.replay().length);
       } else if (message.type === "subscribe") {
         supervisor.subscribe(message.service);
+      } else {
+        // Workers share one exposure policy: a service one worker finds hidden is hidden for all.
+        supervisor.unsubscribe(message.service);
       }
     });
     worker.on("listening", (address) => {

@@ -22,5 +22,7 @@ export interface DiscoveryFeed extends WatcherStatus {
   start(onMessage: (message: WatcherMessage) => void): void;
   /** Asks for a service's instances; repeated calls for one service are no-ops. */
   subscribe(service: string): void;
+  /** Stops watching a service (one the exposure policy hides); a no-op for one not watched. */
+  unsubscribe(service: string): void;
   stop(): Promise<void>;
 }

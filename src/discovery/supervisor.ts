@@ -75,6 +75,11 @@ export class WatcherSupervisor implements DiscoveryFeed {
     this.send({ type: "subscribe", service });
   }
 
+  unsubscribe(service: string): void {
+    if (!this.subscriptions.delete(service)) return;
+    this.send({ type: "unsubscribe", service });
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.restartTimer);

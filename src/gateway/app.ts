@@ -1,6 +1,7 @@
 import Koa, { type Middleware } from "koa";
 import { errorMiddleware } from "../error-middleware.js";
 import { createProxyHandler, type ProxyHandlerDeps } from "./proxy-handler.js";
+import { refuseMethods } from "./refused-methods.js";
 import { requestLimits, type RequestLimits } from "./request-limits.js";
 
 export interface GatewayAppDeps extends ProxyHandlerDeps {
@@ -12,7 +13,7 @@ export interface GatewayAppDeps extends ProxyHandlerDeps {
 }
 
 /**
- * The Koa app: observe → errors → limits → proxy. Every request is a proxy
+ * The Koa app: observe → errors → refused methods → limits → proxy. Every request is a proxy
  * request; RequestRouter reads its target (service, upstream path, tags) from
  * the raw URL and headers, so encodings survive. The proxy is a plain
  * middleware, not a @koa/router route: a single catch-all route whose
@@ -32,6 +33,7 @@ export function createGatewayApp(deps: GatewayAppDeps): Koa {
     if (deps.draining()) ctx.res.setHeader("Connection", "close");
     await next();
   });
+  app.use(refuseMethods);
   app.use(requestLimits(deps.limits));
   app.use(createProxyHandler(deps));
   return app;

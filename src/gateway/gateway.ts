@@ -24,6 +24,10 @@ import { createObservability } from "../observability/observability.js";
 import { TableChangeLog } from "../observability/table-change-log.js";
 import { TrafficWeights } from "../routing/traffic-weights.js";
 import { createGatewayApp } from "./app.js";
+import { deferContinue } from "./expect-continue.js";
+import { refuseConnect } from "./refused-methods.js";
+import { ExposurePolicy } from "../routing/exposure.js";
+import { ExposedSubscriptions } from "../routing/exposed-subscriptions.js";
 import { answerClientError } from "./client-errors.js";
 import { loadSnapshot, SnapshotWriter } from "../routing/table-snapshot.js";
 import { TableUpdater } from "../routing/table-updater.js";
@@ -53,10 +57,19 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
   const stats = new InstanceStatsRegistry();
   const snapshot = config.snapshotFile === undefined ? undefined : new SnapshotWriter(config.snapshotFile);
   const events = new TableChangeLog({ registry: config.registry });
-  const updater = new TableUpdater(store, stats, config.coalesceMs, (table) => {
-    snapshot?.schedule(table);
-    events.tableSwapped(table);
-  });
+  const exposure = new ExposurePolicy({ exposedByDefault: config.exposedByDefault, constraint: config.constraints?.test });
+  const subscriptions = new ExposedSubscriptions(routes, config.services);
+  const updater: TableUpdater = new TableUpdater(
+    store,
+    stats,
+    config.coalesceMs,
+    (table) => {
+      snapshot?.schedule(table);
+      events.tableSwapped(table);
+      subscriptions.reconcile(table, updater.hidden);
+    },
+    exposure,
+  );
   if (config.snapshotFile !== undefined) {
     // Routes from the last run serve until Consul answers (fail static across restarts).
     const saved = await loadSnapshot(config.snapshotFile, (message) => console.warn(`koa-consul-gateway: ${message}`));
@@ -67,10 +80,12 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     if (message.type === "watch-error") events.watchError(message);
     updater.apply(message);
   });
-  // The snapshot's services too: the watcher replaces their saved lists once Consul answers.
-  for (const service of new Set([...config.services, ...store.current.serviceNames()])) routes.subscribe(service);
+  // The snapshot's services (exposed ones: the updater applied the policy to them): the watcher
+  // replaces their saved lists once Consul answers. The configured ones are subscribed once a
+  // catalog says they are not hidden (ExposedSubscriptions), never before.
+  for (const service of store.current.serviceNames()) routes.subscribe(service);
 
-  const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
+  const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, maxResponseHeaderBytes: config.maxResponseHeaderBytes });
   const resolver = new ServiceResolver(store, (service) => routes.subscribe(service), config.discoveryTimeoutMs);
   const outliers = new OutlierDetector(stats, {
     consecutiveFailures: config.outlierConsecutiveFailures,
@@ -94,7 +109,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     outliers,
     retry: { maxAttempts: config.retryAttempts, deadlineMs: config.retryDeadlineMs },
     maxBodyBytes: config.maxBodyBytes,
-    preserveHost: config.preserveHost,
+    forwarding: { trustedProxies: config.trustedProxies, emitForwarded: config.emitForwarded, preserveHost: config.preserveHost },
     limits: { maxUrlLength: config.maxUrlLength, maxHeaderCount: config.maxHeaderCount, maxBodyBytes: config.maxBodyBytes },
     draining: () => draining,
     observe: observability.middleware,
@@ -113,6 +128,9 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
   // One more than the limit, so that request-limits.ts can see the limit was passed and say so.
   server.maxHeadersCount = config.maxHeaderCount + 1;
   server.on("clientError", answerClientError);
+  server.on("connect", refuseConnect((entry) => observability.refused(entry)));
+  // 100 Continue is sent by the proxy handler once the request is routable and within limits.
+  server.on("checkContinue", deferContinue(app.callback()));
   server.listen(config.port, config.host);
   let adminServer: AdminServer | undefined;
   try {
@@ -128,6 +146,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
         draining: () => draining,
         registry: config.registry,
         policy: { warmUpMs: config.warmUpMs, warningWeightPercent: config.warningWeightPercent },
+        token: config.adminToken,
       });
     }
   } catch (err) {

@@ -10,11 +10,13 @@ import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { OutlierDetector } from "../routing/outlier-detector.js";
 import type { Forwarder } from "../proxy/forwarder.js";
 import type { ProxyRequestState } from "../observability/request-state.js";
+import { forwardedFor, type ForwardingPolicy } from "../proxy/forwarded-headers.js";
 import { LazyBody } from "../proxy/lazy-body.js";
 import { classifyFailure, isRetryable } from "../proxy/retry-policy.js";
 import { GatewayError } from "../errors.js";
 import type { RequestRouter } from "../routing/request-router.js";
 import type { ServiceResolver } from "../routing/service-resolver.js";
+import { sendContinue } from "./expect-continue.js";
 
 const debug = createDebug("gateway:proxy");
 
@@ -35,7 +37,8 @@ export interface ProxyHandlerDeps {
   retry: RetryOptions;
   /** Bound on a body whose size is not declared (0: none). */
   maxBodyBytes: number;
-  preserveHost: boolean;
+  /** Which forwarded headers to believe and which to send (GATEWAY_TRUSTED_PROXIES, GATEWAY_FORWARDED, GATEWAY_PRESERVE_HOST). */
+  forwarding: ForwardingPolicy;
 }
 
 function hasBody(ctx: Context): boolean {
@@ -43,7 +46,7 @@ function hasBody(ctx: Context): boolean {
   return length !== undefined ? length !== "0" : ctx.req.headers["transfer-encoding"] !== undefined;
 }
 
-export function createProxyHandler({ requestRouter, resolver, balancer, forwarder, stats, outliers, retry, maxBodyBytes, preserveHost }: ProxyHandlerDeps) {
+export function createProxyHandler({ requestRouter, resolver, balancer, forwarder, stats, outliers, retry, maxBodyBytes, forwarding }: ProxyHandlerDeps) {
   return async function proxy(ctx: Context): Promise<void> {
     const target = await requestRouter.route(ctx.req);
     // For the request observer (metrics, access log): set here, read once the request is done.
@@ -51,8 +54,10 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
     state.service = target.service;
     // Known services are answered without awaiting: no promise hop on the path of nearly every request.
     const instances = resolver.known(target.service, target.tags) ?? (await resolver.resolve(target.service, target.tags));
+    // Routable and within limits (requestLimits ran before): only now may the client send its body.
+    sendContinue(ctx.req, ctx.res);
     const withBody = hasBody(ctx);
-    const fwd = { clientAddress: ctx.req.socket.remoteAddress ?? "unknown", proto: "http" as const, host: ctx.req.headers.host, preserveHost };
+    const fwd = forwardedFor(ctx.req, forwarding);
     const startedAt = Date.now();
     const tried = new Set<string>();
 

@@ -25,6 +25,8 @@ export interface AccessLogEntry {
   requestId: string;
   /** The gateway's error code when the gateway answered with an error. */
   error: string | undefined;
+  /** For an upstream failure: which instance (id, address, port) and why; the client's error body leaves it out. */
+  detail?: string | undefined;
   /** True when the response was cut off after its headers (the instance or the client went away). */
   aborted: boolean;
 }

@@ -75,7 +75,7 @@ export class GatewayMetrics {
     });
     this.upstreamErrors = new Counter({
       name: "gateway_upstream_errors_total",
-      help: "Requests that got no response from an instance, by the gateway's error code (UPSTREAM_UNREACHABLE, UPSTREAM_TIMEOUT, UPSTREAM_ERROR).",
+      help: "Requests that got no response from an instance, by the gateway's error code (UPSTREAM_UNREACHABLE, UPSTREAM_TIMEOUT, UPSTREAM_ERROR, UPSTREAM_HEADERS_TOO_LARGE).",
       labelNames: ["service", "code"] as const,
       registers,
     });

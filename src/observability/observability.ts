@@ -7,7 +7,8 @@ import type { Middleware } from "koa";
 import type { GatewayConfig } from "../config.js";
 import type { WatcherStatus } from "../discovery/discovery-feed.js";
 import type { RouteStore } from "../routing/route-store.js";
-import { openAccessLog } from "./access-log.js";
+import { randomUUID } from "node:crypto";
+import { accessLogPath, openAccessLog } from "./access-log.js";
 import { GatewayMetrics } from "./metrics.js";
 import { requestObserver } from "./request-observer.js";
 import type { TableChangeLog } from "./table-change-log.js";
@@ -23,6 +24,11 @@ export interface Observability {
   readonly metrics: GatewayMetrics;
   /** Registered first in the proxy app. */
   readonly middleware: Middleware;
+  /**
+   * Records a request answered outside the Koa app (CONNECT, on the server's
+   * 'connect' event): one access-log line and the request counters, as for any other.
+   */
+  refused(request: { method: string; path: string; status: number; error: string }): void;
   /** Flushes the access log. */
   close(): Promise<void>;
 }
@@ -33,6 +39,23 @@ export function createObservability(config: GatewayConfig, { store, events, watc
   return {
     metrics,
     middleware: requestObserver({ metrics, accessLog }),
+    refused({ method, path, status, error }) {
+      metrics.requestStarted();
+      metrics.requestFinished({ service: undefined, instance: undefined, status, upstreamSeconds: undefined, errorCode: error, retries: 0, ejections: 0 });
+      accessLog?.write({
+        method,
+        path: accessLogPath(path),
+        service: undefined,
+        instance: undefined,
+        status,
+        bytes: 0,
+        durationMs: 0,
+        retries: 0,
+        requestId: randomUUID(),
+        error,
+        aborted: false,
+      });
+    },
     async close() {
       await accessLog?.close();
     },

@@ -56,6 +56,7 @@ export function requestObserver({ metrics, accessLog }: RequestObserverDeps): Mi
         retries,
         requestId,
         error: errorCode,
+        detail: state.errorDetail,
         aborted: streamed && !ctx.res.writableFinished,
       });
     }

@@ -14,4 +14,6 @@ export interface ProxyRequestState {
   attempts?: number;
   /** Instances that passive health checking took out of rotation during this request. */
   ejections?: number;
+  /** The failed attempt's detail (instance id, address, cause) that the error body leaves out; set by errorMiddleware. */
+  errorDetail?: string;
 }

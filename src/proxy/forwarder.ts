@@ -9,7 +9,8 @@ import type { Readable } from "node:stream";
 import { Agent, type Dispatcher } from "undici";
 import createDebug from "debug";
 import type { Instance } from "../discovery/instance.js";
-import { downstreamResponseHeaders, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
+import { downstreamResponseHeaders } from "./headers.js";
+import { upstreamRequestHeaders, type ForwardedFor } from "./forwarded-headers.js";
 import { toGatewayError } from "./upstream-errors.js";
 import { GatewayError } from "../errors.js";
 
@@ -18,6 +19,8 @@ const debug = createDebug("gateway:proxy");
 export interface ForwarderOptions {
   /** Longest wait for response headers and between body chunks. */
   upstreamTimeoutMs: number;
+  /** GATEWAY_MAX_RESPONSE_HEADER_BYTES: the largest status line and headers an instance may send. */
+  maxResponseHeaderBytes: number;
 }
 
 /**
@@ -44,6 +47,7 @@ export class Forwarder {
       headersTimeout: options.upstreamTimeoutMs,
       bodyTimeout: options.upstreamTimeoutMs,
       connect: { timeout: Math.min(options.upstreamTimeoutMs, 10_000) },
+      maxHeaderSize: options.maxResponseHeaderBytes,
     });
   }
 
@@ -113,7 +117,7 @@ export class Forwarder {
         throw new GatewayError("BAD_REQUEST", "the request body ended before it was complete", service, { cause: err });
       }
       debug("%s %s → %s:%d failed before headers: %s", req.method, upstreamPath, instance.address, instance.port, (err as Error).message);
-      throw toGatewayError(err, service, instance.id);
+      throw toGatewayError(err, service, instance);
     } finally {
       res.off("close", onClose);
     }

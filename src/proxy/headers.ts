@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1), meaningful for one connection only. */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",
   "proxy-authenticate",
@@ -13,17 +13,10 @@ const HOP_BY_HOP = new Set([
   "upgrade",
 ]);
 
-/**
- * Request headers the gateway rewrites itself: Host (the upstream gets its own
- * address; the client's goes in X-Forwarded-Host), the X-Forwarded-* set, and
- * Expect (Node already answered 100-continue to the client; undici refuses it).
- */
-const REWRITTEN_ON_REQUEST = new Set(["host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "expect"]);
-
 const NO_TOKENS: ReadonlySet<string> = new Set();
 
 /** Header names listed in a Connection header are hop-by-hop for that message too. */
-function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
+export function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
   // Most messages name nothing beyond keep-alive/close: no set to build for them.
   if (value === undefined || value === "keep-alive" || value === "close") return NO_TOKENS;
   const tokens = new Set<string>();
@@ -36,43 +29,7 @@ function connectionTokens(value: string | string[] | undefined): ReadonlySet<str
   return tokens;
 }
 
-export interface ForwardedFor {
-  clientAddress: string;
-  proto: "http" | "https";
-  host: string | undefined;
-  /** Pass the client's Host on (GATEWAY_PRESERVE_HOST) instead of letting the instance's address stand. */
-  preserveHost?: boolean;
-}
-
-/**
- * The headers to send upstream, in one pass over the client's raw headers
- * (kept as a flat [name, value, ...] list so repeated headers stay repeated).
- */
-export function upstreamRequestHeaders(rawHeaders: readonly string[], connection: string | string[] | undefined, fwd: ForwardedFor): string[] {
-  const dropped = connectionTokens(connection);
-  const out: string[] = [];
-  let priorFor: string | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!;
-    const lower = name.toLowerCase();
-    if (lower === "x-forwarded-for") {
-      priorFor = priorFor === undefined ? rawHeaders[i + 1]! : `${priorFor}, ${rawHeaders[i + 1]!}`;
-      continue;
-    }
-    if (lower === "host" && fwd.preserveHost === true) {
-      out.push(name, rawHeaders[i + 1]!);
-      continue;
-    }
-    if (HOP_BY_HOP.has(lower) || REWRITTEN_ON_REQUEST.has(lower) || dropped.has(lower)) continue;
-    out.push(name, rawHeaders[i + 1]!);
-  }
-  out.push("x-forwarded-for", priorFor === undefined ? fwd.clientAddress : `${priorFor}, ${fwd.clientAddress}`);
-  out.push("x-forwarded-proto", fwd.proto);
-  if (fwd.host !== undefined) out.push("x-forwarded-host", fwd.host);
-  return out;
-}
-
-/** The upstream's response headers less the hop-by-hop ones. */
+/** The upstream's response headers less the hop-by-hop ones. (The request's are built in forwarded-headers.ts.) */
 export function downstreamResponseHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const dropped = connectionTokens(headers["connection"]);
   const out: Record<string, string | string[]> = {};

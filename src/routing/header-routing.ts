@@ -2,12 +2,15 @@
  * Header routing, as the ZooKeeper design did it: a request to the prefix
  * (`/services` by default) names its service in a `service_name` header and
  * its path in an `api_name` header. The header values are input like any
- * URL: the service name passes the same check as a path's, and the path may
- * only ever be a path on the chosen instance (checkUpstreamPath).
+ * URL: the service name passes the same check as a path's, the path is put
+ * in canonical form by the same rules as a request line's (canonical-path.ts:
+ * dot segments resolved, a climb above the root refused), and it may only
+ * ever be a path on the chosen instance (checkUpstreamPath).
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { GatewayError } from "../errors.js";
-import { checkServiceName, checkUpstreamPath, type ProxyTarget } from "./request-target.js";
+import { canonicalTarget } from "./canonical-path.js";
+import { checkServiceName, checkUpstreamPath, hasScheme, type ProxyTarget } from "./request-target.js";
 
 export const SERVICE_NAME_HEADER = "service_name";
 export const API_NAME_HEADER = "api_name";
@@ -36,7 +39,11 @@ export function headerRouteTarget(headers: IncomingHttpHeaders, query: string): 
   if (apiName === undefined || apiName === "") {
     throw new GatewayError("INVALID_PATH", `header routing needs an ${API_NAME_HEADER} header naming the path ("/" for the root)`, service);
   }
-  const path = checkUpstreamPath(apiName, `the ${API_NAME_HEADER} header`);
+  const what = `the ${API_NAME_HEADER} header`;
+  // A scheme ("http://host/x") is refused as it is, before rooting would turn it into a path.
+  if (hasScheme(apiName)) checkUpstreamPath(apiName, what);
+  const canonical = canonicalTarget(apiName.startsWith("/") ? apiName : `/${apiName}`);
+  const path = checkUpstreamPath(canonical.path + canonical.query, what);
   const extra = query.length > 1 ? query.slice(1) : "";
   const upstreamPath = extra === "" ? path : `${path}${path.includes("?") ? "&" : "?"}${extra}`;
   return { service, upstreamPath };

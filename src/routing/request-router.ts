@@ -7,10 +7,13 @@
  * 3. `/<service>/<path>`.
  * The tags are the route tag (a prefix route goes only to instances that carry
  * it), the service's configured tags (GATEWAY_SERVICE_TAGS) and those the
- * request asks for in the tag header.
+ * request asks for in the tag header (only those GATEWAY_TAG_HEADER_ALLOW lists, when set).
+ * All of it is read from the request's canonical path (canonical-path.ts).
  */
 import type { IncomingMessage } from "node:http";
 import { isValidServiceName } from "../service-name.js";
+import { GatewayError } from "../errors.js";
+import { canonicalTarget } from "./canonical-path.js";
 import { parseProxyTarget, type ProxyTarget } from "./request-target.js";
 import { prefixRoutes, routedPath, type PrefixRoute } from "./prefix-routes.js";
 import type { RouteStore } from "./route-store.js";
@@ -27,6 +30,8 @@ export interface RequestRouterOptions {
   readonly headerRoutePrefix: string | undefined;
   /** GATEWAY_TAG_HEADER, lowercase; undefined ignores requested tags. */
   readonly tagHeader: string | undefined;
+  /** GATEWAY_TAG_HEADER_ALLOW: the tags a request may ask for; undefined: any. */
+  readonly tagHeaderAllow?: ReadonlySet<string> | undefined;
   /** GATEWAY_SERVICE_TAGS: service → tags its instances must carry. */
   readonly serviceTags: ReadonlyMap<string, readonly string[]>;
 }
@@ -43,9 +48,9 @@ export class RequestRouter {
     const rawUrl = req.url ?? "";
     // An absolute URL, "*" or an authority never names a route: INVALID_PATH, as parseProxyTarget says.
     if (!rawUrl.startsWith("/")) parseProxyTarget(rawUrl);
-    const queryAt = rawUrl.indexOf("?");
-    const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
-    const query = queryAt === -1 ? "" : rawUrl.slice(queryAt);
+    // Every decision below, and the path sent upstream, read the canonical path (canonical-path.ts).
+    const { path, query } = canonicalTarget(rawUrl);
+    const url = query === "" ? path : path + query;
 
     let target: ProxyTarget;
     let routeTag: string | undefined;
@@ -53,13 +58,13 @@ export class RequestRouter {
       target = headerRouteTarget(req.headers, query);
     } else {
       // Awaits only before Consul's first catalog: afterwards no promise hop on this path.
-      const catalog = this.store.current.catalog ?? (await this.firstCatalog(rawUrl));
+      const catalog = this.store.current.catalog ?? (await this.firstCatalog(url));
       const prefixRoute = this.prefixRoute(catalog, path);
       if (prefixRoute !== undefined) {
         target = { service: prefixRoute.service, upstreamPath: routedPath(prefixRoute, path, query) };
         routeTag = prefixRoute.tag;
       } else {
-        target = parseProxyTarget(rawUrl);
+        target = parseProxyTarget(url);
       }
     }
     // Built field by field rather than by object spread: this runs on every request (docs/PERFORMANCE.md).
@@ -96,7 +101,11 @@ export class RequestRouter {
     if (typeof header === "string") {
       for (const tag of header.split(",")) {
         const trimmed = tag.trim();
-        if (trimmed !== "") tags.add(trimmed);
+        if (trimmed === "") continue;
+        if (this.options.tagHeaderAllow !== undefined && !this.options.tagHeaderAllow.has(trimmed)) {
+          throw new GatewayError("TAG_NOT_ALLOWED", `the tag ${JSON.stringify(trimmed.slice(0, 100))} may not be asked for`, service);
+        }
+        tags.add(trimmed);
       }
     }
     return tags.size === 0 ? NO_TAGS : [...tags].sort();

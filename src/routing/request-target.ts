@@ -43,6 +43,11 @@ export function parseProxyTarget(rawUrl: string): ProxyTarget {
 
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
+/** Does `raw` start with a URL scheme ("http:", "javascript:")? */
+export function hasScheme(raw: string): boolean {
+  return SCHEME.test(raw);
+}
+
 /**
  * Checks a path that did not come from the request line (a header, a route
  * tag) and returns it rooted at "/". It must read as a path and nothing else:

@@ -47,6 +47,14 @@ export class RouteTable {
     return new RouteTable(next, this.catalog);
   }
 
+  /** A new table without `service` (one the exposure policy hides now). */
+  withoutService(service: string): RouteTable {
+    if (!this.services.has(service)) return this;
+    const next = new Map(this.services);
+    next.delete(service);
+    return new RouteTable(next, this.catalog);
+  }
+
   withCatalog(services: Iterable<string>, index: string, tags: Readonly<Record<string, readonly string[]>> = {}): RouteTable {
     const tagMap = new Map(Object.entries(tags).map(([name, list]) => [name, Object.freeze([...list])] as const));
     return new RouteTable(this.services, Object.freeze({ services: new Set(services), tags: tagMap, index }));

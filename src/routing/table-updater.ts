@@ -4,6 +4,7 @@ import { describeInstances } from "../discovery/instance.js";
 import type { InstanceStatsRegistry } from "./instance-stats.js";
 import type { RouteStore } from "./route-store.js";
 import type { RouteTable } from "./route-table.js";
+import { exposedCatalog, ExposurePolicy } from "./exposure.js";
 
 const debug = createDebug("gateway:routes");
 
@@ -14,17 +15,30 @@ type RouteMessage = Extract<WatcherMessage, { type: "service" | "catalog" }>;
  * arrive within `coalesceMs` of the first one are applied together in one
  * swap (a deploy of fifty instances rebuilds once, as Traefik throttles);
  * for one service only its latest list counts. `onSwap` sees every new table.
+ *
+ * The exposure policy applies here, once per catalog: the table's catalog
+ * holds only the exposed services, a service that becomes hidden leaves the
+ * table, and lists that still arrive for a hidden service (its watch being
+ * dropped) are ignored. `hidden` names the catalog's hidden services, for the
+ * gateway to drop their watches.
  */
 export class TableUpdater {
   private pending = new Map<string, RouteMessage>();
   private timer: NodeJS.Timeout | undefined;
+  private hiddenServices: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly store: RouteStore,
     private readonly stats: InstanceStatsRegistry,
     private readonly coalesceMs: number,
     private readonly onSwap: (table: RouteTable) => void = () => {},
+    private readonly exposure: ExposurePolicy = ExposurePolicy.ALL,
   ) {}
+
+  /** The services of the latest catalog that the exposure policy hides. */
+  get hidden(): ReadonlySet<string> {
+    return this.hiddenServices;
+  }
 
   apply(message: WatcherMessage): void {
     if (message.type === "watch-error") {
@@ -58,8 +72,22 @@ export class TableUpdater {
 
   private applyOne(table: RouteTable, message: RouteMessage): RouteTable {
     if (message.type === "catalog") {
-      debug("catalog index=%s services=%d", message.index, message.services.length);
-      return table.withCatalog(message.services, message.index, message.tags);
+      const { catalog, hidden } = exposedCatalog(message, this.exposure);
+      debug("catalog index=%s services=%d hidden=%d", message.index, message.services.length, hidden.size);
+      this.hiddenServices = hidden;
+      let next = table.withCatalog(catalog.services, catalog.index, catalog.tags);
+      for (const service of hidden) {
+        const gone = next.get(service);
+        if (gone === undefined) continue;
+        debug("%s is not exposed: removed from the table", service);
+        this.stats.forget(gone.instances.map((i) => i.id));
+        next = next.withoutService(service);
+      }
+      return next;
+    }
+    if (this.hiddenServices.has(message.service)) {
+      debug("ignored %s index=%s: not exposed", message.service, message.index);
+      return table;
     }
     debug("change %s index=%s instances=%d [%s]", message.service, message.index, message.instances.length, describeInstances(message.instances));
     const known = table.get(message.service);

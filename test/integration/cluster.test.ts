@@ -31,10 +31,12 @@ describe("cluster mode (GATEWAY_WORKERS=2) against a real Consul", () => {
     const first = await startBackend("web-1");
     backends.push(first);
     await consul.register(httpCheckedRegistration(first));
+    // Hidden by the exposure policy, though named in GATEWAY_SERVICES: the workers must drop the primary's watch on it.
+    await consul.register({ ID: "hidden-1", Name: "hidden-svc", Address: "127.0.0.1", Port: first.port, Tags: ["gateway.enable=false"] });
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     gateway = startTs(GATEWAY, [], {
-      env: { ...process.env, DEBUG: "gateway:cluster", CONSUL_HTTP_ADDR: consul.address, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(port), GATEWAY_WORKERS: "2", GATEWAY_SERVICES: "service-web", GATEWAY_WATCHER_RESTART_MAX_MS: "1000", GATEWAY_ADMIN_PORT: "0", GATEWAY_WARMUP_MS: "0" },
+      env: { ...process.env, DEBUG: "gateway:cluster,gateway:watch", CONSUL_HTTP_ADDR: consul.address, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(port), GATEWAY_WORKERS: "2", GATEWAY_SERVICES: "service-web,hidden-svc", GATEWAY_WATCHER_RESTART_MAX_MS: "1000", GATEWAY_ADMIN_PORT: "0", GATEWAY_WARMUP_MS: "0" },
     });
     // No admin server in cluster mode (docs/deployment.md says why): the start line says so.
     await gateway.waitForOutput(/listening on 127\.0\.0\.1:\d+ with 2 workers .*admin API and dashboard off in cluster mode/, 30_000);
@@ -62,6 +64,15 @@ describe("cluster mode (GATEWAY_WORKERS=2) against a real Consul", () => {
       for (let i = 0; i < 20; i++) seen.add(await answeredBy(url));
       return seen.size === 2;
     }, 10_000, "answers from web-1 and web-2");
+  });
+
+  test("a service hidden by the exposure policy is unknown to every worker, and its watch is dropped", async () => {
+    for (let i = 0; i < 4; i++) {
+      const res = await superagent.get(`${url}/hidden-svc/getRemoteIp`).set("connection", "close").ok(() => true);
+      assert.equal(res.status, 404);
+      assert.equal((res.body as { error: { code: string } }).error.code, "UNKNOWN_SERVICE");
+    }
+    await gateway.waitForOutput(/gateway:watch unsubscribe hidden-svc/, 15_000);
   });
 
   test("killing a worker: requests keep being answered, it is re-forked and gets the current routes", async () => {

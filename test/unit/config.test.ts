@@ -80,12 +80,12 @@ for (const [env, setting, pattern] of invalid) {
   });
 }
 
-test("traffic policy defaults: passing only, warm-up 30 s, X-Gateway-Tag, /services, hash by client address", () => {
+test("traffic policy defaults: passing only, warm-up 30 s, no tag header, /services, hash by client address", () => {
   const config = loadConfig({});
   assert.deepEqual(config.healthStates, ["passing"]);
   assert.equal(config.warmUpMs, 30_000);
   assert.equal(config.warningWeightPercent, 10);
-  assert.equal(config.tagHeader, "x-gateway-tag");
+  assert.equal(config.tagHeader, undefined);
   assert.equal(config.headerRoutePrefix, "/services");
   assert.deepEqual(config.hashKey, { source: "client-address" });
   assert.equal(config.serviceBalancers.size, 0);
@@ -177,4 +177,39 @@ test("loadRegistrySettings reads the registry's settings only, so unrelated gate
   assert.equal(settings.zookeeperConnect, "zk:2181");
   assert.ok(!("port" in settings));
   assert.throws(() => loadRegistrySettings({ GATEWAY_REGISTRY: "etcd" }), /GATEWAY_REGISTRY/);
+});
+
+test("edge-security defaults: everything exposed, no trusted proxy, no Forwarded, 16 KiB response headers, no admin token", () => {
+  const config = loadConfig({});
+  assert.equal(config.exposedByDefault, true);
+  assert.equal(config.constraints, undefined);
+  assert.equal(config.trustedProxies.isEmpty, true);
+  assert.equal(config.emitForwarded, false);
+  assert.equal(config.tagHeaderAllow, undefined);
+  assert.equal(config.maxResponseHeaderBytes, 16_384);
+  assert.equal(config.adminToken, undefined);
+});
+
+test("edge-security settings: bad values stop the start, naming the setting", () => {
+  const bad: [string, string][] = [
+    ["GATEWAY_EXPOSED_BY_DEFAULT", "yes"],
+    ["GATEWAY_CONSTRAINTS", "Tag(edge)"],
+    ["GATEWAY_CONSTRAINTS", "Tag(`a`) &&"],
+    ["GATEWAY_TRUSTED_PROXIES", "10.0.0.0/33"],
+    ["GATEWAY_TRUSTED_PROXIES", "localhost"],
+    ["GATEWAY_FORWARDED", "1"],
+    ["GATEWAY_MAX_RESPONSE_HEADER_BYTES", "100"],
+    ["GATEWAY_ADMIN_TOKEN", "short"],
+    ["GATEWAY_ADMIN_TOKEN", "has a space in it, sixteen+"],
+  ];
+  for (const [name, value] of bad) assert.throws(() => loadConfig({ [name]: value }), (err: Error) => err.message.startsWith(`${name}:`), `${name}=${value}`);
+  const good = loadConfig({
+    GATEWAY_CONSTRAINTS: "Tag(`edge`) && !Tag(`internal`)",
+    GATEWAY_TRUSTED_PROXIES: "10.0.0.0/8, ::1",
+    GATEWAY_TAG_HEADER: "X-Gateway-Tag",
+    GATEWAY_TAG_HEADER_ALLOW: "canary, v2",
+  });
+  assert.equal(good.constraints?.test(new Set(["edge"])), true);
+  assert.equal(good.trustedProxies.trusts("10.2.3.4"), true);
+  assert.deepEqual([...good.tagHeaderAllow!], ["canary", "v2"]);
 });

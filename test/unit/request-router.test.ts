@@ -57,9 +57,28 @@ test("header routing: a missing api_name is 400 INVALID_PATH (the root is asked 
 });
 
 test("header routing: an api_name that is not a plain path is 400 INVALID_PATH, so it can never name another host", async () => {
-  for (const apiName of ["//evil.example/x", "http://evil.example/x", "https:evil", "/a/../admin", "/a/%2e%2e/admin", "..", "/a b", "/a\\b", "/x#frag", "/%zz", "/caf\u00e9"]) {
+  for (const apiName of ["//evil.example/x", "http://evil.example/x", "https:evil", "/../admin", "/a/%2e%2e/%2e%2e/admin", "..", "/a b", "/a\\b", "/x#frag", "/%zz", "/%00", "/caf\u00e9"]) {
     await rejectsWith(router().route(req("/services", { service_name: "api", api_name: apiName })), "INVALID_PATH", undefined);
   }
+});
+
+test("header routing: api_name is put in canonical form by the request line's rules", async () => {
+  for (const apiName of ["/a/../admin", "/a/%2e%2e/admin", "./b/../admin"]) {
+    assert.equal((await router().route(req("/services", { service_name: "api", api_name: apiName }))).upstreamPath, "/admin", apiName);
+  }
+});
+
+test("the request path is canonical before any routing decision", async () => {
+  const r = router({ "api-gw": ["urlprefix-/api strip=/api"] });
+  assert.deepEqual(await r.route(req("/api/../service-web/x")), { service: "service-web", upstreamPath: "/x", tags: ["v2"] });
+  assert.deepEqual(await r.route(req("/service-web/a/%2E%2e/b?q=/../")), { service: "service-web", upstreamPath: "/b?q=/../", tags: ["v2"] });
+  await rejectsWith(r.route(req("/api/../../etc/passwd")), "INVALID_PATH");
+});
+
+test("GATEWAY_TAG_HEADER_ALLOW: a tag outside the list is 400 TAG_NOT_ALLOWED", async () => {
+  const allowing = router({}, { ...options, tagHeaderAllow: new Set(["canary"]) });
+  assert.deepEqual((await allowing.route(req("/api/x", { "x-gateway-tag": "canary" }))).tags, ["canary"]);
+  await rejectsWith(allowing.route(req("/api/x", { "x-gateway-tag": "canary, internal" })), "TAG_NOT_ALLOWED", /"internal"/);
 });
 
 test("header routing off (empty prefix): /services is an ordinary service path", async () => {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { TableUpdater } from "../../src/routing/table-updater.js";
+import { ExposurePolicy } from "../../src/routing/exposure.js";
 import { InstanceStatsRegistry } from "../../src/routing/instance-stats.js";
 import { RouteStore } from "../../src/routing/route-store.js";
 import type { RouteTable } from "../../src/routing/route-table.js";
@@ -67,4 +68,22 @@ test("a catalog message carries the services' tags into the table", () => {
   const store = new RouteStore();
   new TableUpdater(store, new InstanceStatsRegistry(), 0).apply({ type: "catalog", index: "4", services: ["web"], tags: { web: ["urlprefix-/w"] } });
   assert.deepEqual(store.current.catalog!.tags.get("web"), ["urlprefix-/w"]);
+});
+
+test("the exposure policy: a hidden service leaves the catalog and the table, and its late lists are ignored", () => {
+  const store = new RouteStore();
+  const updater = new TableUpdater(store, new InstanceStatsRegistry(), 0, () => {}, ExposurePolicy.ALL);
+  updater.apply({ type: "service", service: "vault", index: "1", instances: [instance("v1")] });
+  updater.apply({ type: "catalog", index: "2", services: ["web", "vault"], tags: { web: [], vault: ["gateway.enable=false", "urlprefix-/v"] } });
+  assert.deepEqual([...store.current.catalog!.services], ["web"]);
+  assert.equal(store.current.catalog!.tags.get("vault"), undefined, "no prefix route of a hidden service");
+  assert.equal(store.current.get("vault"), undefined);
+  assert.deepEqual([...updater.hidden], ["vault"]);
+  updater.apply({ type: "service", service: "vault", index: "3", instances: [instance("v1")] });
+  assert.equal(store.current.get("vault"), undefined);
+  // Exposed again: it is an ordinary service once more.
+  updater.apply({ type: "catalog", index: "4", services: ["web", "vault"], tags: { web: [], vault: [] } });
+  updater.apply({ type: "service", service: "vault", index: "5", instances: [instance("v1")] });
+  assert.equal(store.current.get("vault")?.instances.length, 1);
+  assert.equal(updater.hidden.size, 0);
 });
