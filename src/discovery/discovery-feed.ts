@@ -22,5 +22,7 @@ export interface DiscoveryFeed extends WatcherStatus {
   start(onMessage: (message: WatcherMessage) => void): void;
   /** Asks for a service's instances; repeated calls for one service are no-ops. */
   subscribe(service: string): void;
+  /** Stops asking: the watch ends, and messages about the service that were already on their way are dropped. */
+  unsubscribe(service: string): void;
   stop(): Promise<void>;
 }

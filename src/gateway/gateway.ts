@@ -29,6 +29,8 @@ import { loadSnapshot, SnapshotWriter } from "../routing/table-snapshot.js";
 import { TableUpdater } from "../routing/table-updater.js";
 import { RequestRouter } from "../routing/request-router.js";
 import { ServiceResolver } from "../routing/service-resolver.js";
+import { Subscriptions } from "../routing/subscriptions.js";
+import type { RouteTable } from "../routing/route-table.js";
 
 const debug = createDebug("gateway:server");
 
@@ -53,32 +55,55 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
   const stats = new InstanceStatsRegistry();
   const snapshot = config.snapshotFile === undefined ? undefined : new SnapshotWriter(config.snapshotFile);
   const events = new TableChangeLog({ registry: config.registry });
+  let subscriptions: Subscriptions | undefined;
+  let lastCatalog: RouteTable["catalog"];
   const updater = new TableUpdater(store, stats, config.coalesceMs, (table) => {
     snapshot?.schedule(table);
     events.tableSwapped(table);
+    if (table.catalog !== lastCatalog && table.catalog !== undefined) subscriptions?.catalogChanged(table.catalog.services);
+    lastCatalog = table.catalog;
   });
   if (config.snapshotFile !== undefined) {
     // Routes from the last run serve until Consul answers (fail static across restarts).
     const saved = await loadSnapshot(config.snapshotFile, (message) => console.warn(`koa-consul-gateway: ${message}`));
     for (const message of saved) updater.apply(message);
     updater.flush();
+    lastCatalog = store.current.catalog;
   }
+  /** What the watcher said about itself, for /ready's details. */
+  let watcherNotices: readonly string[] = [];
   routes.start((message) => {
     if (message.type === "watch-error") events.watchError(message);
+    if (message.type === "watch-mode") {
+      console.warn(`koa-consul-gateway: ${message.message}`);
+      watcherNotices = [message.message];
+    }
     updater.apply(message);
   });
+  subscriptions = new Subscriptions(
+    { idleMs: config.subscriptionIdleMs, pinned: config.services },
+    (service) => routes.subscribe(service),
+    (services) => {
+      for (const service of services) routes.unsubscribe(service);
+      updater.release(services);
+    },
+  );
   // The snapshot's services too: the watcher replaces their saved lists once Consul answers.
-  for (const service of new Set([...config.services, ...store.current.serviceNames()])) routes.subscribe(service);
+  for (const service of new Set([...config.services, ...store.current.serviceNames()])) subscriptions.use(service);
+  subscriptions.start();
 
   const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
-  const resolver = new ServiceResolver(store, (service) => routes.subscribe(service), config.discoveryTimeoutMs);
+  const resolver = new ServiceResolver(store, subscriptions, config.discoveryTimeoutMs);
   const outliers = new OutlierDetector(stats, {
-    consecutiveFailures: config.outlierConsecutiveFailures,
+    consecutiveGatewayFailures: config.outlierConsecutiveFailures,
+    consecutive5xx: config.outlierConsecutive5xx,
+    maxEjectionPercent: config.outlierMaxEjectionPercent,
+    panicThresholdPercent: config.panicThresholdPercent,
     baseEjectionMs: config.outlierEjectionMs,
     maxEjectionMs: config.outlierMaxEjectionMs,
   });
   let draining = false;
-  const observability = createObservability(config, { store, watcher: routes, events });
+  const observability = createObservability(config, { store, watcher: routes, events, outliers: (routes) => outliers.state(routes.instances) });
   const requestRouter = new RequestRouter(store, () => resolver.catalog(), config);
   const weights = new TrafficWeights(stats, config);
   const balancer = new ServiceBalancers(
@@ -128,6 +153,8 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
         draining: () => draining,
         registry: config.registry,
         policy: { warmUpMs: config.warmUpMs, warningWeightPercent: config.warningWeightPercent },
+        outliers: (instances, now) => outliers.state(instances, now),
+        watcherNotices: () => watcherNotices,
       });
     }
   } catch (err) {
@@ -135,6 +162,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     if (server.listening) await new Promise((resolve) => server.close(resolve));
     await Promise.all([routes.stop(), observability.close()]);
     updater.stop();
+    subscriptions?.stop();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
@@ -156,6 +184,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     server.closeAllConnections();
     await Promise.all([closed, routes.stop()]);
     updater.stop();
+    subscriptions?.stop();
     // After the proxy server: the last requests still get their access log lines.
     await snapshot?.flush();
     await Promise.all([forwarder.close(), adminServer?.close(), observability.close()]);

@@ -7,6 +7,8 @@ import type { Middleware } from "koa";
 import type { GatewayConfig } from "../config.js";
 import type { WatcherStatus } from "../discovery/discovery-feed.js";
 import type { RouteStore } from "../routing/route-store.js";
+import type { ServiceRoutes } from "../routing/route-table.js";
+import type { OutlierState } from "../routing/outlier-detector.js";
 import { openAccessLog } from "./access-log.js";
 import { GatewayMetrics } from "./metrics.js";
 import { requestObserver } from "./request-observer.js";
@@ -17,6 +19,8 @@ export interface ObservedParts {
   /** The discovery feed's view of the watcher (the supervisor's own in one process). */
   watcher: WatcherStatus;
   events: TableChangeLog;
+  /** A service's passive health now, for the outlier gauges. */
+  outliers: (routes: ServiceRoutes) => OutlierState;
 }
 
 export interface Observability {
@@ -27,8 +31,8 @@ export interface Observability {
   close(): Promise<void>;
 }
 
-export function createObservability(config: GatewayConfig, { store, events, watcher }: ObservedParts): Observability {
-  const metrics = new GatewayMetrics({ store, events, watcherRestarts: () => watcher.restarts });
+export function createObservability(config: GatewayConfig, { store, events, watcher, outliers }: ObservedParts): Observability {
+  const metrics = new GatewayMetrics({ store, events, watcherRestarts: () => watcher.restarts, outliers });
   const accessLog = openAccessLog(config.accessLog);
   return {
     metrics,

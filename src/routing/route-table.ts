@@ -47,6 +47,17 @@ export class RouteTable {
     return new RouteTable(next, this.catalog);
   }
 
+  /** A new table without `services` (released subscriptions); this table when it holds none of them. */
+  withoutServices(services: Iterable<string>): RouteTable {
+    let next: Map<string, ServiceRoutes> | undefined;
+    for (const service of services) {
+      if (!this.services.has(service)) continue;
+      next ??= new Map(this.services);
+      next.delete(service);
+    }
+    return next === undefined ? this : new RouteTable(next, this.catalog);
+  }
+
   withCatalog(services: Iterable<string>, index: string, tags: Readonly<Record<string, readonly string[]>> = {}): RouteTable {
     const tagMap = new Map(Object.entries(tags).map(([name, list]) => [name, Object.freeze([...list])] as const));
     return new RouteTable(this.services, Object.freeze({ services: new Set(services), tags: tagMap, index }));

@@ -1,6 +1,6 @@
 import createDebug from "debug";
 import type { WatcherMessage } from "../discovery/messages.js";
-import { describeInstances } from "../discovery/instance.js";
+import { describeInstances, instanceKey, type Instance } from "../discovery/instance.js";
 import type { InstanceStatsRegistry } from "./instance-stats.js";
 import type { RouteStore } from "./route-store.js";
 import type { RouteTable } from "./route-table.js";
@@ -8,6 +8,8 @@ import type { RouteTable } from "./route-table.js";
 const debug = createDebug("gateway:routes");
 
 type RouteMessage = Extract<WatcherMessage, { type: "service" | "catalog" }>;
+
+const keysOf = (instances: readonly Instance[]): string[] => instances.map(instanceKey);
 
 /**
  * Turns validated watcher messages into route table swaps. Messages that
@@ -32,6 +34,7 @@ export class TableUpdater {
       debug("watch error%s: %s; last known routes kept", message.service === null ? " (catalog)" : ` (${message.service})`, message.message);
       return;
     }
+    if (message.type === "watch-mode") return;
     this.pending.set(message.type === "catalog" ? "\0catalog" : message.service, message);
     if (this.coalesceMs === 0) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.coalesceMs);
@@ -51,6 +54,24 @@ export class TableUpdater {
     this.onSwap(table);
   }
 
+  /**
+   * Takes released services out of the table (subscriptions.ts): their
+   * entries, pending updates and stats records go in one swap.
+   */
+  release(services: readonly string[]): void {
+    let table = this.store.current;
+    for (const service of services) {
+      this.pending.delete(service);
+      const known = table.get(service);
+      if (known !== undefined) this.stats.forget(keysOf(known.instances));
+    }
+    table = table.withoutServices(services);
+    if (table === this.store.current) return;
+    debug("released %d service%s: %s", services.length, services.length === 1 ? "" : "s", services.slice(0, 10).join(", ") + (services.length > 10 ? ", ..." : ""));
+    this.store.swap(table);
+    this.onSwap(table);
+  }
+
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -64,10 +85,10 @@ export class TableUpdater {
     debug("change %s index=%s instances=%d [%s]", message.service, message.index, message.instances.length, describeInstances(message.instances));
     const known = table.get(message.service);
     const previous = known?.instances ?? [];
-    const next = new Set(message.instances.map((i) => i.id));
+    const next = new Set(keysOf(message.instances));
     // The first list of a service names instances that were running before we asked: no warm-up for them.
     this.stats.observe(next, { warmUpExempt: known === undefined });
-    this.stats.forget(previous.filter((i) => !next.has(i.id)).map((i) => i.id));
+    this.stats.forget(keysOf(previous).filter((key) => !next.has(key)));
     return table.withService(message.service, message.instances, message.index);
   }
 }

@@ -1,0 +1,82 @@
+/**
+ * Which services the gateway keeps watching. A service is subscribed on
+ * demand (its first request) and released when it leaves the registry's
+ * catalog, or when no request asked for it within the idle time
+ * (GATEWAY_SUBSCRIPTION_IDLE_MS): its watch stops and its routes, stats and
+ * metric series go, so that the watcher's connections and the gateway's state
+ * follow the services in use, not every service ever seen. A name that comes
+ * back is subscribed again by its next request. GATEWAY_SERVICES are
+ * configured, not on demand: they are never released.
+ */
+export interface SubscriptionOptions {
+  /** Released after this long without a request; 0 never releases for idleness. */
+  readonly idleMs: number;
+  /** GATEWAY_SERVICES: watched from the start, never released. */
+  readonly pinned: readonly string[];
+  readonly now?: () => number;
+}
+
+export class Subscriptions {
+  /** Subscribed services, with when a request last asked for each. */
+  private readonly lastUsed = new Map<string, number>();
+  private readonly pinned: ReadonlySet<string>;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly options: SubscriptionOptions,
+    private readonly subscribe: (service: string) => void,
+    private readonly release: (services: readonly string[]) => void,
+  ) {
+    this.pinned = new Set(options.pinned);
+    this.now = options.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.lastUsed.size;
+  }
+
+  has(service: string): boolean {
+    return this.lastUsed.has(service);
+  }
+
+  /** A request asked for `service`: subscribes it the first time, and keeps it from going idle. */
+  use(service: string): void {
+    const known = this.lastUsed.has(service);
+    this.lastUsed.set(service, this.now());
+    if (!known) this.subscribe(service);
+  }
+
+  /** The catalog changed: the services it no longer names are released at once (pinned ones stay). */
+  catalogChanged(services: ReadonlySet<string>): void {
+    const gone = [...this.lastUsed.keys()].filter((s) => !services.has(s) && !this.pinned.has(s));
+    this.drop(gone);
+  }
+
+  /** Releases the services idle for longer than the idle time. */
+  sweep(): void {
+    if (this.options.idleMs === 0) return;
+    const before = this.now() - this.options.idleMs;
+    const idle: string[] = [];
+    for (const [service, at] of this.lastUsed) if (at < before && !this.pinned.has(service)) idle.push(service);
+    this.drop(idle);
+  }
+
+  /** Sweeps every quarter of the idle time (at most every minute), until stop(). */
+  start(): void {
+    if (this.options.idleMs === 0) return;
+    const every = Math.max(50, Math.min(60_000, Math.floor(this.options.idleMs / 4)));
+    this.timer = setInterval(() => this.sweep(), every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private drop(services: string[]): void {
+    if (services.length === 0) return;
+    for (const service of services) this.lastUsed.delete(service);
+    this.release(services);
+  }
+}
