@@ -63,3 +63,22 @@ test("shared watch: changes during a read coalesce into one read at the newest i
   assert.deepEqual(applied, ["10", "12"]);
   watch.end();
 });
+
+test("shared watch: a read of an ended subscription is dropped even when the service is subscribed again meanwhile", async () => {
+  const { consul, reads, checks } = fakeConsul();
+  const applied: number[] = [];
+  const watch = new SharedServiceWatch(consul, { onInstances: (_s, entries) => applied.push(entries[0]!.Service.Port), onError: () => {} }, 1_000);
+  watch.subscribe("api");
+  checks([check("api", "passing")], "10");
+  watch.unsubscribe("api");
+  watch.subscribe("api");
+  checks([check("api", "warning")], "11");
+  assert.equal(reads.length, 1, "the new subscription's read waits for the old one");
+  reads[0]!.resolve([entry("api", 1)]);
+  await tick();
+  assert.equal(reads.length, 2);
+  reads[1]!.resolve([entry("api", 2)]);
+  await tick();
+  assert.deepEqual(applied, [2]);
+  watch.end();
+});
