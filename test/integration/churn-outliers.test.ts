@@ -63,7 +63,7 @@ describe("outlier detection", () => {
   async function send(gateway: TestGateway, name: string, count: number): Promise<string[]> {
     const out: string[] = [];
     for (let i = 0; i < count; i++) {
-      const res = await superagent.get(`${gateway.url}/${name}/x`).ok(() => true);
+      const res = await superagent.get(`${gateway.url}/${name}/getRemoteIp`).ok(() => true);
       out.push((res.body as { id?: string }).id ?? String(res.status));
     }
     return out;
