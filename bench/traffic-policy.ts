@@ -11,7 +11,8 @@ import { parseProxyTarget } from "../src/routing/request-target.js";
 import { RouteStore } from "../src/routing/route-store.js";
 import { InstanceStatsRegistry } from "../src/routing/instance-stats.js";
 import { TrafficWeights } from "../src/routing/traffic-weights.js";
-import { ServiceBalancers, BALANCER_NAMES } from "../src/routing/balancers/index.js";
+import { BALANCER_NAMES } from "../src/balancer-options.js";
+import { ServiceBalancers } from "../src/routing/balancers/index.js";
 import { instance } from "../test/support/instances.js";
 
 const ITER = 200_000;

@@ -89,7 +89,7 @@ export class ConfigError extends Error {
 interface Setting<K extends keyof GatewayConfig> {
   key: K;
   env: string;
-  /** The accepted form, as the README table and error messages show it. */
+  /** The accepted form, as docs/configuration.md and error messages show it. */
   form: string;
   default: string | undefined;
   doc: string;
@@ -485,7 +485,7 @@ export function loadRegistrySettings(env: NodeJS.ProcessEnv): RegistrySettings {
   return parseSettings(env, SETTING_LIST.filter((s) => keys.includes(s.key))) as unknown as RegistrySettings;
 }
 
-/** The README's configuration table, generated from the same list so the two cannot drift apart. */
+/** docs/configuration.md's settings table, generated from the same list so the two cannot drift apart. */
 export function settingsMarkdownTable(): string {
   const rows = SETTING_LIST.map(
     (s) => `| \`${s.env}\` | \`${flagName(s.env)}\` | ${s.form} | ${s.default === undefined ? "(none)" : s.default === "" ? "(empty)" : `\`${s.default}\``} | ${s.doc} |`,

@@ -1,7 +1,5 @@
 import type { HealthState } from "../health-state.js";
 
-export type { HealthState } from "../health-state.js";
-
 /** Consul's service Weights: how much traffic the instance takes while passing, and while warning. */
 export interface InstanceWeights {
   readonly passing: number;

@@ -6,7 +6,7 @@
  * drains it: no new connections, requests in flight finish (within the grace
  * period), then the discovery feed is stopped. Beside the proxy, the admin
  * server (API, dashboard, /metrics) listens on a port of its own, unless
- * `admin: false` (cluster workers: see the README's cluster mode).
+ * `admin: false` (cluster workers: see docs/deployment.md, cluster mode).
  */
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";

@@ -8,8 +8,6 @@ import { pino, type Logger } from "pino";
 
 import type { AccessLogTarget } from "../config.js";
 
-export type { AccessLogTarget } from "../config.js";
-
 /** One request as the access log records it. Durations in milliseconds, as people read them. */
 export interface AccessLogEntry {
   method: string;

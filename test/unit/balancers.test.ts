@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RandomBalancer } from "../../src/routing/balancers/random.js";
-import { createBalancer, ServiceBalancers, type BalancerName } from "../../src/routing/balancers/index.js";
+import type { BalancerName } from "../../src/balancer-options.js";
+import { createBalancer, ServiceBalancers } from "../../src/routing/balancers/index.js";
 import type { PickRequest } from "../../src/routing/balancers/balancer.js";
 import { InstanceStatsRegistry } from "../../src/routing/instance-stats.js";
 import { TrafficWeights } from "../../src/routing/traffic-weights.js";

@@ -30,7 +30,7 @@ test("status classes are 1xx-5xx; anything else counts as 5xx", () => {
   assert.deepEqual([101, 200, 304, 404, 503, 0, 999].map(statusClass), ["1xx", "2xx", "3xx", "4xx", "5xx", "5xx", "5xx"]);
 });
 
-test("every metric the README lists is exposed, with the gateway_ prefix and _total on counters", async () => {
+test("every metric docs/operations.md lists is exposed, with the gateway_ prefix and _total on counters", async () => {
   const { metrics, finish } = setup();
   finish({ ejections: ["consecutive_gateway_failures"] });
   const text = await metrics.exposition();

@@ -1,7 +1,6 @@
-import type { PickRequest } from "./balancer.js";
-
-export { HASH_KEY_FORM, formatHashKey, parseHashKey, type HashKey } from "../../balancer-options.js";
+/** How the `hash` balancer reads its key from a request; the key forms themselves are in balancer-options.ts. */
 import type { HashKey } from "../../balancer-options.js";
+import type { PickRequest } from "./balancer.js";
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;

@@ -16,7 +16,6 @@ import { SmoothWeightedBalancer } from "./smooth-weighted.js";
 
 export type { Balancer, PickRequest } from "./balancer.js";
 
-export { BALANCER_NAMES, isBalancerName, type BalancerName } from "../../balancer-options.js";
 
 /** Service meta keys (Consul allows letters, digits, '-' and '_' in meta keys; no dots). */
 export const BALANCER_META_KEY = "gateway-balancer";
