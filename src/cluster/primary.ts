@@ -43,6 +43,7 @@ export async function startClusterPrimary(config: GatewayConfig): Promise<Cluste
       if (pinned.has(service) || [...wanted.values()].some((set) => set.has(service))) continue;
       supervisor.unsubscribe(service);
       latest.forget(service);
+      debug("no worker wants %s any more: its watch stops", service);
     }
   };
   let stopping = false;
