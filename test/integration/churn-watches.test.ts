@@ -99,6 +99,12 @@ describe("services that come and go", () => {
         assert.deepEqual([...(await serveEach(gateway, old))], [], "every old service answered 200");
         const busiest = watcherConnections(gateway);
         t.diagnostic(`watcher connections to the agent with ${COUNT} services served: ${busiest}`);
+        if (watch === "per-service") {
+          // Near Consul's per-client limit the watcher moved to the shared watch, and /ready says so without going unready.
+          const ready = await superagent.get(`${gateway.adminUrl}/ready`).ok(() => true);
+          assert.equal(ready.status, 200);
+          assert.match(JSON.stringify((ready.body as { details: string[] }).details), /shared watch/);
+        }
         // Another client on the same address as the gateway still gets answers from the agent.
         assert.equal((await superagent.get(`${client.url}/v1/status/leader`).ok(() => true)).status, 200);
 
