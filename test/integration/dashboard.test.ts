@@ -81,14 +81,14 @@ describe("the dashboard page in headless chromium", { skip: chromiumMissing() },
     const row = page.locator('tr[data-instance$="/service-web-3"]');
     await row.waitFor({ timeout: 15_000 });
     assert.match((await row.textContent())!, /service-web-3127\.0\.0\.1:\d+v2canary/);
-    await page.locator("#changes li", { hasText: "+service-web-3" }).waitFor({ timeout: 5_000 });
+    await page.locator("#changes li", { hasText: `+${consul.node}/service-web-3` }).waitFor({ timeout: 5_000 });
     await countHits(gateway.url, 3);
     await eventually(async () => (await row.locator("td.requests").textContent()) === "1", 10_000, "service-web-3's first request on the page");
     await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
 
     await consul.deregister("service-web-3");
     await row.waitFor({ state: "detached", timeout: 15_000 });
-    await page.locator("#changes li", { hasText: "-service-web-3" }).waitFor({ timeout: 5_000 });
+    await page.locator("#changes li", { hasText: `-${consul.node}/service-web-3` }).waitFor({ timeout: 5_000 });
     assert.equal(await page.locator("tr[data-instance]").count(), 2);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-after-deregister.png"), fullPage: true });
     assert.deepEqual(pageErrors, [], "no script error or blocked resource on the page");
