@@ -100,8 +100,8 @@ export async function startClusterPrimary(config: GatewayConfig): Promise<Cluste
       ready.delete(worker);
       const had = wanted.get(worker) ?? new Set<string>();
       wanted.delete(worker);
-      if (!stopping) releaseUnwanted(had);
       if (stopping) return;
+      releaseUnwanted(had);
       if (port === undefined) {
         // No worker ever listened (a port in use, a bad host): re-forking would fail the same way.
         failed(new Error(`worker ${worker.process.pid} exited (code ${code}, signal ${signal}) before listening`));
