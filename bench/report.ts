@@ -4,6 +4,7 @@ import { cpus, totalmem, release } from "node:os";
 import type { TargetSummary } from "./throughput.js";
 import type { PropagationResult } from "./propagation.js";
 import type { ScaleResult } from "./scale.js";
+import type { ChurnResult } from "./churn.js";
 import type { MemoryResult } from "./memory.js";
 import type { ProfileSummary } from "./profile.js";
 
@@ -22,6 +23,8 @@ export interface Report {
   propagation: PropagationResult[];
   scale: ScaleResult[];
   scaleFailures: string[];
+  churn?: ChurnResult | undefined;
+  churnFailure?: string | undefined;
   memory: MemoryResult | undefined;
   profile: ProfileSummary | undefined;
   notes: string[];
@@ -123,6 +126,18 @@ export function renderReport(report: Report, machineLine: string): string {
     lines.push("", "CPU is read from /proc in 10 ms ticks: 0 means less than one tick.");
   }
   if (report.scaleFailures.length > 0) lines.push("", ...report.scaleFailures.map((failure) => `- ${failure}`));
+
+  if (report.churn !== undefined || report.churnFailure !== undefined) {
+    lines.push("", "## Churn", "");
+    const c = report.churn;
+    if (c !== undefined) {
+      lines.push("Register/deregister events (a second instance of a random service comes or goes), each timed from its write to Consul until the gateway's route table has it.", "");
+      lines.push("| services | events | in flight | events/s | routed p50 ms | p99 ms | max ms | lost | first requests without a route | gateway RSS before / max / after MiB | watcher RSS before / after MiB | watcher connections before / after | table entries before / after |");
+      lines.push("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|");
+      lines.push(`| ${c.services} | ${c.events} | ${c.window} | ${f(c.eventsPerSecond)} | ${f(c.routedP50Ms, 1)} | ${f(c.routedP99Ms, 1)} | ${f(c.routedMaxMs, 1)} | ${c.lostEvents} | ${c.failedFirstRequests} | ${f(c.gatewayRssMiB.before)} / ${f(c.gatewayRssMiB.max)} / ${f(c.gatewayRssMiB.after)} | ${f(c.watcherRssMiB.before)} / ${f(c.watcherRssMiB.after)} | ${c.watcherConnections.before} / ${c.watcherConnections.after} | ${c.tableEntries.before} / ${c.tableEntries.after} |`);
+    }
+    if (report.churnFailure !== undefined) lines.push("", `- ${report.churnFailure}`);
+  }
 
   if (report.memory !== undefined) {
     const m = report.memory;

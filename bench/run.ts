@@ -17,6 +17,7 @@ import { profileGateway, type ProfileSummary } from "./profile.js";
 import { measurePropagation, type PropagationResult } from "./propagation.js";
 import { machine, renderReport, verdicts, type Report } from "./report.js";
 import { measureScale, type ScaleOptions, type ScaleResult } from "./scale.js";
+import { CHURN_FULL, CHURN_SMOKE, measureChurn, type ChurnResult } from "./churn.js";
 import { measureThroughput, startTargets, type TargetSummary } from "./throughput.js";
 
 const smoke = process.argv.includes("--smoke");
@@ -37,6 +38,8 @@ let throughput: TargetSummary[] = [];
 const propagation: PropagationResult[] = [];
 const scale: ScaleResult[] = [];
 const scaleFailures: string[] = [];
+let churn: ChurnResult | undefined;
+let churnFailure: string | undefined;
 let memory: MemoryResult | undefined;
 let profile: ProfileSummary | undefined;
 
@@ -88,6 +91,15 @@ for (const options of settings.scale) {
   }
 }
 
+const churnOptions = smoke ? CHURN_SMOKE : CHURN_FULL;
+log(`churn: ${churnOptions.events} register/deregister events over ${churnOptions.services} services`);
+try {
+  churn = await measureChurn(churnOptions, log);
+} catch (err) {
+  churnFailure = `churn: did not complete: ${(err as Error).message.split("\n")[0]}`;
+  log(churnFailure);
+}
+
 const report: Report = {
   date: new Date(),
   smoke,
@@ -103,6 +115,8 @@ const report: Report = {
   propagation,
   scale,
   scaleFailures,
+  churn,
+  churnFailure,
   memory,
   profile,
   notes,

@@ -30,7 +30,7 @@ for (const n of [3, 10, 50]) {
   const stats = new InstanceStatsRegistry();
   stats.observe(list.map((i) => i.id), { warmUpExempt: true });
   const weights = new TrafficWeights(stats, { warmUpMs: 30_000, warningWeightPercent: 10 });
-  const resolver = new ServiceResolver(store, () => {}, 1000);
+  const resolver = new ServiceResolver(store, { use() {} }, 1000);
   const router = new RequestRouter(store, () => resolver.catalog(), { headerRoutePrefix: "/services", tagHeader: "x-gateway-tag", serviceTags: new Map() });
   const req = { url: "/service-web/getRemoteIp?x=1", headers: { "x-user": "u" } } as unknown as IncomingMessage;
   const tagged = { url: "/service-web/getRemoteIp", headers: { "x-gateway-tag": "v2" } } as unknown as IncomingMessage;

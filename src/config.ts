@@ -59,6 +59,11 @@ export interface GatewayConfig {
   readonly outlierConsecutiveFailures: number;
   readonly outlierEjectionMs: number;
   readonly outlierMaxEjectionMs: number;
+  readonly outlierConsecutive5xx: number;
+  readonly outlierMaxEjectionPercent: number;
+  readonly panicThresholdPercent: number;
+  readonly subscriptionIdleMs: number;
+  readonly consulMaxConnsPerClient: number;
   readonly maxHeaderBytes: number;
   readonly maxHeaderCount: number;
   readonly maxUrlLength: number;
@@ -358,7 +363,19 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   },
   outlierConsecutiveFailures: {
     key: "outlierConsecutiveFailures", env: "GATEWAY_OUTLIER_FAILURES", form: "0-1000", default: "3",
-    doc: "Failed connections in a row that take an instance out of rotation (0: passive health off).", parse: integer(0, 1000),
+    doc: "Gateway failures in a row (refused or broken connections, timeouts) that take an instance out of rotation (Envoy's consecutive_gateway_failure; 0: this trigger off).", parse: integer(0, 1000),
+  },
+  outlierConsecutive5xx: {
+    key: "outlierConsecutive5xx", env: "GATEWAY_OUTLIER_CONSECUTIVE_5XX", form: "0-1000", default: "5",
+    doc: "5xx answers of the instance's own in a row that take it out of rotation (Envoy's consecutive_5xx; 0: this trigger off).", parse: integer(0, 1000),
+  },
+  outlierMaxEjectionPercent: {
+    key: "outlierMaxEjectionPercent", env: "GATEWAY_OUTLIER_MAX_EJECTION_PERCENT", form: "0-100", default: "50",
+    doc: "At most this share of a service's instances is out of rotation at once; one instance always may be (Envoy's max_ejection_percent).", parse: integer(0, 100),
+  },
+  panicThresholdPercent: {
+    key: "panicThresholdPercent", env: "GATEWAY_PANIC_THRESHOLD_PERCENT", form: "0-100", default: "50",
+    doc: "Below this share of a service's instances in rotation, traffic goes to all of them, ejected ones included, rather than overload the rest (Envoy's panic threshold; 0: only when none is left).", parse: integer(0, 100),
   },
   outlierEjectionMs: {
     key: "outlierEjectionMs", env: "GATEWAY_OUTLIER_EJECTION_MS", form: "1-3600000", default: "10000",
@@ -451,6 +468,16 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
     doc: "Gateway processes sharing the port (node:cluster). Above 1, a primary runs the one watcher child, relays its routes to every worker and re-forks a worker that dies.",
     parse: integer(1, 256),
   },
+  subscriptionIdleMs: {
+    key: "subscriptionIdleMs", env: "GATEWAY_SUBSCRIPTION_IDLE_MS", form: "0-86400000", default: "300000",
+    doc: "A service no request asked for within this time is unsubscribed: its watch stops, its routes, stats and metric series go; its next request subscribes it again. Never for `GATEWAY_SERVICES`; 0: only services that leave the catalog are unsubscribed.",
+    parse: integer(0, 86_400_000),
+  },
+  consulMaxConnsPerClient: {
+    key: "consulMaxConnsPerClient", env: "GATEWAY_CONSUL_HTTP_MAX_CONNS_PER_CLIENT", form: "20-100000", default: "200",
+    doc: "The Consul agent's `http_max_conns_per_client`. In per-service watch mode, when the watches come within 20 of it, the watcher says so (log, `/ready` details) and moves every service to the shared watch instead of letting Consul refuse connections.",
+    parse: integer(20, 100_000),
+  },
   watch: {
     key: "watch", env: "GATEWAY_WATCH", form: WATCH_MODES.join(", "), default: "per-service",
     doc: "How the watcher follows Consul services: one blocking query each (fastest per change; Consul allows 200 connections per client by default, so up to about 190 services), or `shared`: one query on every check, reading again only the services that changed (any number of services; see docs/BENCHMARKS.md). Consul only: refused with `GATEWAY_REGISTRY=zookeeper`, which watches each service's node.",
@@ -511,7 +538,7 @@ function parseSettings(env: NodeJS.ProcessEnv, settings: readonly Setting<keyof 
 }
 
 /** The settings that say which registry to use and how to reach it. */
-export const REGISTRY_SETTING_KEYS = ["registry", "consulAddresses", "consulToken", "consulWaitMs", "consulConsistency", "consulCached", "healthStates", "zookeeperConnect", "watcherRestartMaxMs"] as const;
+export const REGISTRY_SETTING_KEYS = ["registry", "consulAddresses", "consulToken", "consulWaitMs", "consulConsistency", "consulCached", "healthStates", "zookeeperConnect", "watcherRestartMaxMs", "consulMaxConnsPerClient"] as const;
 export type RegistrySettings = Pick<GatewayConfig, (typeof REGISTRY_SETTING_KEYS)[number]>;
 
 /** Only the registry's settings, from the environment: the demo service registers itself with the gateway's variables. */

@@ -21,7 +21,9 @@ import { isValidServiceName } from "../service-name.js";
 import { errorMiddleware } from "../error-middleware.js";
 import { adminTokenGuard } from "./admin-token.js";
 import { GatewayError } from "../errors.js";
+import type { Instance } from "../discovery/instance.js";
 import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
+import type { OutlierState } from "../routing/outlier-detector.js";
 import type { RouteStore } from "../routing/route-store.js";
 import { REGISTRY_TITLES, type RegistryKind } from "../registry-kind.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
@@ -50,6 +52,10 @@ export interface AdminDeps {
   policy: WeightPolicy;
   /** GATEWAY_ADMIN_TOKEN: when set, all but /health and /ready ask for it as a bearer token. */
   token?: string | undefined;
+  /** A service's passive health now, for /routes. */
+  outliers: (instances: readonly Instance[], now: number) => OutlierState;
+  /** What the watcher said about itself that /ready's details show (a move to the shared watch). */
+  watcherNotices: () => readonly string[];
 }
 
 export interface AdminServer {
@@ -83,7 +89,7 @@ export function createAdminApp(deps: AdminDeps, dashboardEvents: DashboardEvents
   });
 
   router.get("/routes", (ctx) => {
-    ctx.body = tableView(store.current, stats, { policy });
+    ctx.body = tableView(store.current, stats, { policy, outliers: deps.outliers });
   });
 
   router.get("/routes/:service", (ctx) => {
@@ -93,7 +99,7 @@ export function createAdminApp(deps: AdminDeps, dashboardEvents: DashboardEvents
     if (routes === undefined) {
       throw new GatewayError("UNKNOWN_SERVICE", "the route table has no entry for this service (services enter it through GATEWAY_SERVICES or their first request)", name);
     }
-    ctx.body = serviceView(name, routes, stats, { policy });
+    ctx.body = serviceView(name, routes, stats, { policy, outliers: deps.outliers });
   });
 
   router.get("/metrics", async (ctx) => {
@@ -127,7 +133,7 @@ export function createAdminApp(deps: AdminDeps, dashboardEvents: DashboardEvents
 }
 
 function currentReadiness(deps: AdminDeps): ReadinessView {
-  return readiness({ watcherRunning: deps.watcher.running, table: deps.store.current, services: deps.services, draining: deps.draining() });
+  return readiness({ watcherRunning: deps.watcher.running, table: deps.store.current, services: deps.services, draining: deps.draining(), watcherNotices: deps.watcherNotices() });
 }
 
 /** What the dashboard's `snapshot` event carries. */
@@ -136,7 +142,7 @@ export function dashboardSnapshot(deps: AdminDeps): DashboardSnapshot {
   return {
     readiness: currentReadiness(deps),
     watcher: { running: watcher.running, pid: watcher.childPid ?? null, restarts: watcher.restarts, registry: REGISTRY_TITLES[deps.registry], registryErrors: events.totalRegistryErrors },
-    routes: tableView(store.current, stats, { policy: deps.policy }),
+    routes: tableView(store.current, stats, { policy: deps.policy, outliers: deps.outliers }),
   };
 }
 

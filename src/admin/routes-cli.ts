@@ -36,7 +36,7 @@ function rows(service: ServiceView, now: number): string[][] {
   if (service.instances.length === 0) return [[service.name, "(no healthy instance)", "", "", "", "", "", "", service.index, changed]];
   return service.instances.map((i) => [
     service.name,
-    i.id,
+    i.key,
     `${i.address}:${i.port}`,
     i.tags.join(",") || "-",
     String(i.inFlight),

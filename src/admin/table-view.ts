@@ -4,7 +4,8 @@
  * passive health and live counters. An instance's view is built in one
  * function, instanceView(), so that later state is one more field there.
  */
-import type { Instance } from "../discovery/instance.js";
+import { byKey, instanceKey, type Instance } from "../discovery/instance.js";
+import type { OutlierState } from "../routing/outlier-detector.js";
 import type { InstanceStats, InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { RouteTable, ServiceRoutes } from "../routing/route-table.js";
 import { healthWeight, registeredWeight } from "../routing/traffic-weights.js";
@@ -19,6 +20,8 @@ export interface WeightPolicy {
 
 export interface ViewOptions {
   readonly policy: WeightPolicy;
+  /** A service's passive health (OutlierDetector.state); none ejected when absent. */
+  readonly outliers?: (instances: readonly Instance[], now: number) => OutlierState;
   /** The time the view is taken at (ejections and warm-up depend on it). */
   readonly now?: number;
 }
@@ -35,6 +38,8 @@ export function instanceView(instance: Instance, stats: InstanceStats | undefine
   const warmUp = stats?.warmUpExempt ? 1 : warmUpFactor(stats === undefined ? 0 : now - stats.firstSeenAt, policy.warmUpMs);
   return {
     id: instance.id,
+    node: instance.node ?? null,
+    key: instanceKey(instance),
     address: instance.address,
     port: instance.port,
     tags: instance.tags,
@@ -52,7 +57,9 @@ export function instanceView(instance: Instance, stats: InstanceStats | undefine
     outlier: {
       ejected,
       ejectedUntil: ejected ? new Date(ejectedUntil).toISOString() : null,
-      consecutiveFailures: stats?.outlier.consecutiveFailures ?? 0,
+      reason: stats?.outlier.lastReason ?? null,
+      consecutiveGatewayFailures: stats?.outlier.consecutiveGatewayFailures ?? 0,
+      consecutive5xx: stats?.outlier.consecutive5xx ?? 0,
       ejections: stats?.outlier.ejections ?? 0,
     },
   };
@@ -64,8 +71,9 @@ export function serviceView(name: string, routes: ServiceRoutes, stats: Instance
     name,
     index: routes.index,
     updatedAt: new Date(routes.updatedAt).toISOString(),
-    // In id order, so that the page and the CLI do not reshuffle when the registry reorders its answer.
-    instances: [...routes.instances].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((i) => instanceView(i, stats.peek(i.id), at)),
+    outlier: options.outliers?.(routes.instances, at.now) ?? { ejected: 0, panic: false },
+    // In key order, so that the page and the CLI do not reshuffle when the registry reorders its answer.
+    instances: [...routes.instances].sort(byKey).map((i) => instanceView(i, stats.peek(instanceKey(i)), at)),
   };
 }
 

@@ -7,7 +7,12 @@
 
 /** One instance as GET /routes shows it; built by instanceView() in table-view.ts. */
 export interface InstanceView {
+  /** The registry's id (Consul's service ID, unique per agent only; ZooKeeper's ip:port). */
   id: string;
+  /** The Consul node it is registered on; null where the registry has none (ZooKeeper). */
+  node: string | null;
+  /** What identifies it across the cluster (node/id; the id alone without a node): the metrics' `instance` label. */
+  key: string;
   address: string;
   port: number;
   tags: readonly string[];
@@ -38,12 +43,16 @@ export interface InstanceView {
 }
 
 export interface OutlierView {
-  /** Out of rotation now after failed connections (when every instance of a service is, all still get requests). */
+  /** Out of rotation now (while its service is in panic, it still gets requests). */
   ejected: boolean;
   /** When the current ejection ends; null when the instance is in rotation. */
   ejectedUntil: string | null;
-  /** Failed connections in a row since the last successful one. */
-  consecutiveFailures: number;
+  /** What caused the last ejection; null when never ejected. */
+  reason: "consecutive_5xx" | "consecutive_gateway_failures" | null;
+  /** Gateway failures (refused or broken connections, timeouts) in a row since its last answer. */
+  consecutiveGatewayFailures: number;
+  /** 5xx answers of its own in a row. */
+  consecutive5xx: number;
   /** Ejections since the instance last connected successfully; each makes the next one longer. */
   ejections: number;
 }
@@ -53,6 +62,8 @@ export interface ServiceView {
   /** The registry's index of the last update (Consul's X-Consul-Index, ZooKeeper's newest zxid). */
   index: string;
   updatedAt: string;
+  /** Passive health over the service: instances out of rotation, and whether too few are left (panic: all take traffic). */
+  outlier: { ejected: number; panic: boolean };
   instances: InstanceView[];
 }
 
@@ -66,6 +77,8 @@ export interface ReadinessView {
   ready: boolean;
   /** Why the gateway is not ready; empty when it is. */
   reasons: string[];
+  /** What an operator should know that does not make the gateway unready (the watcher restarting, a watch mode switch). */
+  details: string[];
 }
 
 /** One watcher message as it was applied, as the change feed and the dashboard show it. */

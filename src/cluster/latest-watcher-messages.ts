@@ -15,6 +15,16 @@ export class LatestWatcherMessages {
     else if (message.type === "service") this.services.set(message.service, message);
   }
 
+  /** The newest list of `service`, for a worker that asks for a service others watch already. */
+  service(service: string): WatcherMessage | undefined {
+    return this.services.get(service);
+  }
+
+  /** No worker watches `service` any more. */
+  forget(service: string): void {
+    this.services.delete(service);
+  }
+
   /** The catalog first (the resolver reads it to tell unknown names), then every service. */
   replay(): WatcherMessage[] {
     return [...(this.catalog === undefined ? [] : [this.catalog]), ...this.services.values()];

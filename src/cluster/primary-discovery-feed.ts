@@ -31,6 +31,8 @@ export class PrimaryDiscoveryFeed implements DiscoveryFeed {
         debug("worker %d dropped a malformed message from the primary: %s", process.pid, (err as Error).message);
         return;
       }
+      // The primary relays every worker's services to all: only those this worker asked for reach its table.
+      if (message.type === "service" && !this.subscriptions.has(message.service)) return;
       if (message.type === "service") debug("worker %d got %s index=%s instances=%d", process.pid, message.service, message.index, message.instances.length);
       onMessage(message);
     };

@@ -35,6 +35,17 @@ export async function startClusterPrimary(config: GatewayConfig): Promise<Cluste
   /** Workers that asked for the routes: a worker not yet ready gets the replay when it asks. */
   const ready = new Set<Worker>();
   const restartTimers = new Set<NodeJS.Timeout>();
+  /** The services each worker asked for: a watch ends when no worker wants it (GATEWAY_SERVICES always stay). */
+  const wanted = new Map<Worker, Set<string>>();
+  const pinned = new Set(config.services);
+  const releaseUnwanted = (services: Iterable<string>): void => {
+    for (const service of services) {
+      if (pinned.has(service) || [...wanted.values()].some((set) => set.has(service))) continue;
+      supervisor.unsubscribe(service);
+      latest.forget(service);
+      debug("no worker wants %s any more: its watch stops", service);
+    }
+  };
   let stopping = false;
 
   const relay = (message: WatcherMessage): void => {
@@ -69,10 +80,19 @@ export async function startClusterPrimary(config: GatewayConfig): Promise<Cluste
         ready.add(worker);
         debug("worker %d ready; replayed %d route messages", worker.process.pid, latest.replay().length);
       } else if (message.type === "subscribe") {
+        let services = wanted.get(worker);
+        if (services === undefined) wanted.set(worker, (services = new Set()));
+        services.add(message.service);
+        // Watched for another worker already: the supervisor sends nothing new, so the list we have goes now.
+        const known = latest.service(message.service);
+        if (known !== undefined) worker.send(known);
         supervisor.subscribe(message.service);
       } else {
-        // Workers share one exposure policy: a service one worker finds hidden is hidden for all.
-        supervisor.unsubscribe(message.service);
+        wanted.get(worker)?.delete(message.service);
+        // A worker gives up a configured service only when the exposure policy hides it, and
+        // workers share one policy: hidden for one is hidden for all, so it is pinned no longer.
+        pinned.delete(message.service);
+        releaseUnwanted([message.service]);
       }
     });
     worker.on("listening", (address) => {
@@ -81,7 +101,10 @@ export async function startClusterPrimary(config: GatewayConfig): Promise<Cluste
     });
     worker.on("exit", (code, signal) => {
       ready.delete(worker);
+      const had = wanted.get(worker) ?? new Set<string>();
+      wanted.delete(worker);
       if (stopping) return;
+      releaseUnwanted(had);
       if (port === undefined) {
         // No worker ever listened (a port in use, a bad host): re-forking would fail the same way.
         failed(new Error(`worker ${worker.process.pid} exited (code ${code}, signal ${signal}) before listening`));

@@ -22,7 +22,7 @@ export interface DiscoveryFeed extends WatcherStatus {
   start(onMessage: (message: WatcherMessage) => void): void;
   /** Asks for a service's instances; repeated calls for one service are no-ops. */
   subscribe(service: string): void;
-  /** Stops watching a service (one the exposure policy hides); a no-op for one not watched. */
+  /** Stops asking (a released or hidden service): the watch ends, and messages about it already on their way are dropped; a no-op for one not watched. */
   unsubscribe(service: string): void;
   stop(): Promise<void>;
 }

@@ -33,6 +33,7 @@ export function toInstances(entries: readonly HealthEntry[], filter: HealthFilte
     if (status === "warning" && (!filter.includeWarning || weights.warning === 0)) continue;
     instances.push({
       id: entry.Service.ID,
+      node: entry.Node.Node,
       // Consul leaves the service address empty when it is the node's.
       address: entry.Service.Address || entry.Node.Address,
       port: entry.Service.Port,

@@ -8,8 +8,13 @@ export interface InstanceWeights {
 
 /** One healthy backend of a service, as the route table holds it. */
 export interface Instance {
-  /** Consul's service ID: stable across updates, so balancer state is keyed by it. */
+  /** The registry's id: Consul's service ID (unique per agent only), ZooKeeper's ip:port. */
   readonly id: string;
+  /**
+   * The Consul node the instance is registered on; absent for ZooKeeper (whose
+   * ids are addresses already) and in route snapshots written before it existed.
+   */
+  readonly node?: string;
   readonly address: string;
   readonly port: number;
   readonly tags: readonly string[];
@@ -20,16 +25,34 @@ export interface Instance {
   readonly weights: InstanceWeights;
 }
 
+/**
+ * What makes an instance one in the whole cluster: node + service ID. Consul's
+ * service ID is unique per agent, not per cluster (Fabio puts the node in its
+ * instance id for the same reason): two hosts that both register "web" are two
+ * instances. Balancer state, stats, outlier marks, the retries' tried set and
+ * the metrics' `instance` label are keyed by it.
+ */
+export function instanceKey(instance: Instance): string {
+  return instance.node === undefined ? instance.id : `${instance.node}/${instance.id}`;
+}
+
+/** Orders instances by key, so that views and fingerprints do not follow the registry's answer order. */
+export function byKey(a: Instance, b: Instance): number {
+  const ka = instanceKey(a);
+  const kb = instanceKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
 /** A stable text form of an instance list, used to tell a real change from a repeat. */
 export function instancesFingerprint(instances: readonly Instance[]): string {
-  const sorted = [...instances].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const sorted = [...instances].sort(byKey);
   return JSON.stringify(
-    sorted.map((i) => [i.id, i.address, i.port, [...i.tags].sort(), Object.entries(i.meta).sort(), i.health, i.weights.passing, i.weights.warning]),
+    sorted.map((i) => [instanceKey(i), i.address, i.port, [...i.tags].sort(), Object.entries(i.meta).sort(), i.health, i.weights.passing, i.weights.warning]),
   );
 }
 
 export function describeInstances(instances: readonly Instance[]): string {
   return instances.length === 0
     ? "(none)"
-    : instances.map((i) => `${i.id}@${i.address}:${i.port}${i.health === "warning" ? " (warning)" : ""}`).join(", ");
+    : instances.map((i) => `${instanceKey(i)}@${i.address}:${i.port}${i.health === "warning" ? " (warning)" : ""}`).join(", ");
 }

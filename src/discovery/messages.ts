@@ -14,7 +14,13 @@ export type WatcherMessage =
   | { type: "service"; service: string; index: string; instances: Instance[] }
   /** `tags`: each service's tags in the catalog (the union over its instances), where prefix routes come from. */
   | { type: "catalog"; index: string; services: string[]; tags: Record<string, string[]> }
-  | { type: "watch-error"; service: string | null; message: string };
+  | { type: "watch-error"; service: string | null; message: string }
+  /**
+   * The per-service watches came near Consul's per-client connection limit
+   * (http_max_conns_per_client): every service is watched through the shared
+   * watch from now on. `message` says so for the log and /ready's details.
+   */
+  | { type: "watch-mode"; mode: "shared"; message: string };
 
 /** The address becomes the host of an upstream URL: only a plain host name or IP may pass. */
 export function isValidInstanceAddress(address: string): boolean {
@@ -56,8 +62,10 @@ function weight(value: unknown, min: number, where: string): number {
 
 function instance(value: unknown, where: string): Instance {
   if (!isRecord(value)) fail(`${where}: not an object`);
-  const { id, address, port, tags, meta, health, weights } = value;
+  const { id, node, address, port, tags, meta, health, weights } = value;
   if (typeof id !== "string" || id.length === 0) fail(`${where}.id: must be a non-empty string`);
+  // Absent: a registry without nodes (ZooKeeper), or a route snapshot written before nodes were kept.
+  if (node !== undefined && (typeof node !== "string" || node.length === 0 || node.length > 256)) fail(`${where}.node: must be a non-empty string`);
   if (typeof address !== "string" || !isValidInstanceAddress(address)) fail(`${where}.address: not a host name or IP`);
   if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) fail(`${where}.port: must be 1-65535`);
   stringArray(tags, `${where}.tags`);
@@ -72,6 +80,7 @@ function instance(value: unknown, where: string): Instance {
   if (health === "warning" && warningWeight === 0) fail(`${where}: a warning instance with weights.warning 0 takes no traffic and must be left out`);
   return Object.freeze({
     id,
+    ...(node === undefined ? {} : { node: node as string }),
     address,
     port,
     tags: Object.freeze([...(tags as string[])]),
@@ -108,6 +117,11 @@ export function parseWatcherMessage(raw: unknown): WatcherMessage {
         }),
       );
       return { type: "catalog", index: consulIndex(raw.index, "catalog"), services, tags };
+    }
+    case "watch-mode": {
+      if (raw.mode !== "shared") fail("mode: must be \"shared\"");
+      if (typeof raw.message !== "string") fail("message: must be a string");
+      return { type: "watch-mode", mode: "shared", message: raw.message.slice(0, 2000) };
     }
     case "watch-error": {
       if (raw.service !== null) serviceName(raw.service, "service");

@@ -115,6 +115,8 @@ export class WatcherSupervisor implements DiscoveryFeed {
         debug("dropped a malformed message from the watcher: %s", (err as Error).message);
         return;
       }
+      // A list the child sent before it read our unsubscribe: the service is not ours any more.
+      if (message.type === "service" && !this.subscriptions.has(message.service)) return;
       this.onMessage(message);
     });
     child.on("error", (err) => debug("watcher child error: %s", err.message));

@@ -19,6 +19,10 @@ const send = (message: WatcherMessage): void => {
 
 const registry = createRegistry(readWatcherChildConfig(process.env));
 const lastSent = new Map<string, string>();
+registry.onWatchModeChange?.((message) => {
+  debug("%s", message);
+  send({ type: "watch-mode", mode: "shared", message });
+});
 
 function subscribe(service: string): void {
   if (lastSent.has(service)) return;

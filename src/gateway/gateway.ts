@@ -27,12 +27,13 @@ import { createGatewayApp } from "./app.js";
 import { deferContinue } from "./expect-continue.js";
 import { refuseConnect } from "./refused-methods.js";
 import { ExposurePolicy } from "../routing/exposure.js";
-import { ExposedSubscriptions } from "../routing/exposed-subscriptions.js";
 import { answerClientError } from "./client-errors.js";
 import { loadSnapshot, SnapshotWriter } from "../routing/table-snapshot.js";
 import { TableUpdater } from "../routing/table-updater.js";
 import { RequestRouter } from "../routing/request-router.js";
 import { ServiceResolver } from "../routing/service-resolver.js";
+import { Subscriptions } from "../routing/subscriptions.js";
+import type { RouteTable } from "../routing/route-table.js";
 
 const debug = createDebug("gateway:server");
 
@@ -58,7 +59,8 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
   const snapshot = config.snapshotFile === undefined ? undefined : new SnapshotWriter(config.snapshotFile);
   const events = new TableChangeLog({ registry: config.registry });
   const exposure = new ExposurePolicy({ exposedByDefault: config.exposedByDefault, constraint: config.constraints?.test });
-  const subscriptions = new ExposedSubscriptions(routes, config.services);
+  let subscriptions: Subscriptions | undefined;
+  let lastCatalog: RouteTable["catalog"];
   const updater: TableUpdater = new TableUpdater(
     store,
     stats,
@@ -66,7 +68,8 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     (table) => {
       snapshot?.schedule(table);
       events.tableSwapped(table);
-      subscriptions.reconcile(table, updater.hidden);
+      if (table.catalog !== lastCatalog && table.catalog !== undefined) subscriptions?.catalogChanged(table.catalog.services, updater.hidden);
+      lastCatalog = table.catalog;
     },
     exposure,
   );
@@ -75,25 +78,45 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     const saved = await loadSnapshot(config.snapshotFile, (message) => console.warn(`koa-consul-gateway: ${message}`));
     for (const message of saved) updater.apply(message);
     updater.flush();
+    lastCatalog = store.current.catalog;
   }
+  /** What the watcher said about itself, for /ready's details. */
+  let watcherNotices: readonly string[] = [];
   routes.start((message) => {
     if (message.type === "watch-error") events.watchError(message);
+    if (message.type === "watch-mode") {
+      console.warn(`koa-consul-gateway: ${message.message}`);
+      watcherNotices = [message.message];
+    }
     updater.apply(message);
   });
+  subscriptions = new Subscriptions(
+    { idleMs: config.subscriptionIdleMs, pinned: config.services },
+    (service) => routes.subscribe(service),
+    (services) => {
+      for (const service of services) routes.unsubscribe(service);
+      updater.release(services);
+    },
+  );
   // The snapshot's services (exposed ones: the updater applied the policy to them): the watcher
   // replaces their saved lists once Consul answers. The configured ones are subscribed once a
-  // catalog says they are not hidden (ExposedSubscriptions), never before.
-  for (const service of store.current.serviceNames()) routes.subscribe(service);
+  // catalog says they are not hidden (Subscriptions.catalogChanged), never before.
+  for (const service of store.current.serviceNames()) subscriptions.use(service);
+  if (store.current.catalog !== undefined) subscriptions.catalogChanged(store.current.catalog.services, updater.hidden);
+  subscriptions.start();
 
   const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, maxResponseHeaderBytes: config.maxResponseHeaderBytes });
-  const resolver = new ServiceResolver(store, (service) => routes.subscribe(service), config.discoveryTimeoutMs);
+  const resolver = new ServiceResolver(store, subscriptions, config.discoveryTimeoutMs);
   const outliers = new OutlierDetector(stats, {
-    consecutiveFailures: config.outlierConsecutiveFailures,
+    consecutiveGatewayFailures: config.outlierConsecutiveFailures,
+    consecutive5xx: config.outlierConsecutive5xx,
+    maxEjectionPercent: config.outlierMaxEjectionPercent,
+    panicThresholdPercent: config.panicThresholdPercent,
     baseEjectionMs: config.outlierEjectionMs,
     maxEjectionMs: config.outlierMaxEjectionMs,
   });
   let draining = false;
-  const observability = createObservability(config, { store, watcher: routes, events });
+  const observability = createObservability(config, { store, watcher: routes, events, outliers: (routes) => outliers.state(routes.instances) });
   const requestRouter = new RequestRouter(store, () => resolver.catalog(), config);
   const weights = new TrafficWeights(stats, config);
   const balancer = new ServiceBalancers(
@@ -147,6 +170,8 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
         registry: config.registry,
         policy: { warmUpMs: config.warmUpMs, warningWeightPercent: config.warningWeightPercent },
         token: config.adminToken,
+        outliers: (instances, now) => outliers.state(instances, now),
+        watcherNotices: () => watcherNotices,
       });
     }
   } catch (err) {
@@ -154,6 +179,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     if (server.listening) await new Promise((resolve) => server.close(resolve));
     await Promise.all([routes.stop(), observability.close()]);
     updater.stop();
+    subscriptions?.stop();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
@@ -175,6 +201,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     server.closeAllConnections();
     await Promise.all([closed, routes.stop()]);
     updater.stop();
+    subscriptions?.stop();
     // After the proxy server: the last requests still get their access log lines.
     await snapshot?.flush();
     await Promise.all([forwarder.close(), adminServer?.close(), observability.close()]);

@@ -13,6 +13,7 @@ import type { ProxyRequestState } from "../observability/request-state.js";
 import { forwardedFor, type ForwardingPolicy } from "../proxy/forwarded-headers.js";
 import { LazyBody } from "../proxy/lazy-body.js";
 import { classifyFailure, isRetryable } from "../proxy/retry-policy.js";
+import { instanceKey } from "../discovery/instance.js";
 import { GatewayError } from "../errors.js";
 import type { RequestRouter } from "../routing/request-router.js";
 import type { ServiceResolver } from "../routing/service-resolver.js";
@@ -63,20 +64,22 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
 
     for (let attempt = 1; ; attempt++) {
       const inRotation = outliers.available(instances);
-      const untried = tried.size === 0 ? inRotation : inRotation.filter((i) => !tried.has(i.id));
+      const untried = tried.size === 0 ? inRotation : inRotation.filter((i) => !tried.has(instanceKey(i)));
       const instance = balancer.pick(target.service, untried.length > 0 ? untried : inRotation, { headers: ctx.req.headers, clientAddress: fwd.clientAddress });
-      tried.add(instance.id);
+      const key = instanceKey(instance);
+      tried.add(key);
       // Set at each pick, so that a request that failed after retries counts them too.
       state.attempts = attempt;
-      state.instance = instance.id;
+      state.instance = key;
       state.upstreamStartedAt ??= performance.now();
       const body = withBody ? new LazyBody(ctx.req, maxBodyBytes) : null;
-      const instanceStats = stats.get(instance.id);
+      const instanceStats = stats.get(key);
       instanceStats.requests += 1;
       instanceStats.inFlight += 1;
       try {
         await forwarder.forward(ctx.req, ctx.res, body, instance, target.upstreamPath, target.service, fwd, (statusCode) => {
-          outliers.onConnected(instance);
+          const ejected = outliers.onResponse(instance, statusCode, instances);
+          if (ejected !== undefined) (state.ejections ??= []).push(ejected);
           // The forwarder writes the answer itself; Koa must not.
           ctx.respond = false;
           if (statusCode >= 500) instanceStats.serverErrors += 1;
@@ -89,7 +92,11 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
         }
         instanceStats.failures += 1;
         const kind = classifyFailure((err as Error).cause ?? err);
-        if (kind === "connect" && outliers.onConnectFailure(instance)) state.ejections = (state.ejections ?? 0) + 1;
+        // No answer from the instance: refused or broken connections, and timeouts (an instance that hangs is as bad as one that is gone).
+        if (kind !== "other" || (err instanceof GatewayError && err.code === "UPSTREAM_TIMEOUT")) {
+          const ejected = outliers.onGatewayFailure(instance, instances);
+          if (ejected !== undefined) (state.ejections ??= []).push(ejected);
+        }
         const retryable =
           isRetryable(kind, ctx.method, body?.started ?? false) &&
           attempt < retry.maxAttempts &&
@@ -97,9 +104,10 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
           untried.length > 1 &&
           !ctx.res.destroyed;
         if (!retryable) throw err;
-        debug("%s %s: attempt %d on %s failed (%s); retrying on another instance", ctx.method, ctx.req.url, attempt, instance.id, kind);
+        debug("%s %s: attempt %d on %s failed (%s); retrying on another instance", ctx.method, ctx.req.url, attempt, key, kind);
       } finally {
         instanceStats.inFlight -= 1;
+        stats.release(instanceStats);
       }
     }
   };

@@ -14,6 +14,8 @@
  * supervisor), so nothing is counted twice.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { instanceKey } from "../discovery/instance.js";
+import { EJECTION_REASONS, type EjectionReason, type OutlierState } from "../routing/outlier-detector.js";
 import type { RouteStore } from "../routing/route-store.js";
 import type { ServiceRoutes } from "../routing/route-table.js";
 import type { TableChangeLog } from "./table-change-log.js";
@@ -23,6 +25,8 @@ export interface MetricsSources {
   events: TableChangeLog;
   /** How many times the watcher child has been re-forked. */
   watcherRestarts: () => number;
+  /** A service's passive health now (ejected instances, panic). */
+  outliers: (routes: ServiceRoutes) => OutlierState;
 }
 
 export interface FinishedRequest {
@@ -34,11 +38,13 @@ export interface FinishedRequest {
   /** The gateway's error code when it answered with an error. */
   errorCode: string | undefined;
   retries: number;
-  /** Instances of the service ejected by passive health checking during the request. */
-  ejections: number;
+  /** Instances of the service ejected by passive health checking during the request, by trigger. */
+  ejections: readonly EjectionReason[];
 }
 
 const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
+/** The `code` values of gateway_upstream_errors_total (the gateway's UPSTREAM_* error codes). */
+const UPSTREAM_ERROR_CODES = ["UPSTREAM_UNREACHABLE", "UPSTREAM_TIMEOUT", "UPSTREAM_ERROR"] as const;
 
 export function statusClass(status: number): string {
   const digit = Math.floor(status / 100);
@@ -51,10 +57,12 @@ export class GatewayMetrics {
   private readonly upstreamDuration: Histogram<"service">;
   private readonly upstreamErrors: Counter<"service" | "code">;
   private readonly retries: Counter<"service">;
-  private readonly outlierEjections: Counter<"service">;
+  private readonly outlierEjections: Counter<"service" | "reason">;
   private readonly inFlight: Gauge;
-  /** Instance label values in use, with their service, so that the series of instances that left can be dropped. */
-  private readonly instanceLabels = new Map<string, string>();
+  /** Instance label values in use (service, instance), so that the series of instances that left can be dropped. */
+  private readonly instanceLabels = new Map<string, { service: string; instance: string }>();
+  /** Service label values in use, so that the series of services released from the table can be dropped. */
+  private readonly serviceLabels = new Set<string>();
 
   constructor(private readonly sources: MetricsSources) {
     const registers = [this.registry];
@@ -87,8 +95,8 @@ export class GatewayMetrics {
     });
     this.outlierEjections = new Counter({
       name: "gateway_outlier_ejections_total",
-      help: "Instances taken out of rotation for a while after failures (passive health).",
-      labelNames: ["service"] as const,
+      help: "Instances taken out of rotation for a while (passive health), by trigger: consecutive_5xx (the instance's own 5xx answers) or consecutive_gateway_failures (refused or broken connections, timeouts).",
+      labelNames: ["service", "reason"] as const,
       registers,
     });
     this.inFlight = new Gauge({
@@ -128,6 +136,12 @@ export class GatewayMetrics {
       (routes) => routes.updatedAt / 1000,
     );
     perServiceGauge("gateway_route_instances", "Healthy instances of each service in the route table.", (routes) => routes.instances.length);
+    perServiceGauge("gateway_outlier_ejected_instances", "Instances of each service out of rotation now (passive health).", (routes) => sources.outliers(routes).ejected);
+    perServiceGauge(
+      "gateway_outlier_panic",
+      "1 while too few of a service's instances are in rotation (GATEWAY_PANIC_THRESHOLD_PERCENT) and traffic goes to all of them, ejected ones included.",
+      (routes) => (sources.outliers(routes).panic ? 1 : 0),
+    );
     new Counter({
       name: "gateway_watcher_restarts_total",
       help: "Times the watcher child was re-forked after it died.",
@@ -161,17 +175,19 @@ export class GatewayMetrics {
     this.inFlight.dec();
     const service = this.serviceLabel(request.service);
     const instance = service === "" ? "" : (request.instance ?? "");
-    if (instance !== "") this.instanceLabels.set(instance, service);
+    if (instance !== "") this.instanceLabels.set(`${service}\0${instance}`, { service, instance });
+    if (service !== "") this.serviceLabels.add(service);
     this.requests.inc({ service, instance, status_class: statusClass(request.status) });
     if (request.upstreamSeconds !== undefined) this.upstreamDuration.observe({ service }, request.upstreamSeconds);
     if (request.errorCode?.startsWith("UPSTREAM_")) this.upstreamErrors.inc({ service, code: request.errorCode });
     if (request.retries > 0) this.retries.inc({ service }, request.retries);
-    if (request.ejections > 0) this.outlierEjections.inc({ service }, request.ejections);
+    for (const reason of request.ejections) this.outlierEjections.inc({ service, reason });
   }
 
-  /** The text exposition format, without the series of instances that are no longer in the table. */
+  /** The text exposition format, without the series of instances and services that are no longer in the table. */
   async exposition(): Promise<string> {
     this.dropDepartedInstances();
+    this.dropReleasedServices();
     return this.registry.metrics();
   }
 
@@ -182,10 +198,24 @@ export class GatewayMetrics {
 
   private dropDepartedInstances(): void {
     const table = this.sources.store.current;
-    for (const [instance, service] of this.instanceLabels) {
-      if (table.get(service)?.instances.some((i) => i.id === instance)) continue;
+    for (const [label, { service, instance }] of this.instanceLabels) {
+      if (table.get(service)?.instances.some((i) => instanceKey(i) === instance)) continue;
       for (const status_class of STATUS_CLASSES) this.requests.remove({ service, instance, status_class });
-      this.instanceLabels.delete(instance);
+      this.instanceLabels.delete(label);
+    }
+  }
+
+  /** A service released from the table (subscriptions.ts) takes its series along: the label set follows the table. */
+  private dropReleasedServices(): void {
+    const table = this.sources.store.current;
+    for (const service of this.serviceLabels) {
+      if (table.get(service) !== undefined) continue;
+      this.upstreamDuration.remove({ service });
+      this.retries.remove({ service });
+      for (const code of UPSTREAM_ERROR_CODES) this.upstreamErrors.remove({ service, code });
+      for (const reason of EJECTION_REASONS) this.outlierEjections.remove({ service, reason });
+      for (const status_class of STATUS_CLASSES) this.requests.remove({ service, instance: "", status_class });
+      this.serviceLabels.delete(service);
     }
   }
 }

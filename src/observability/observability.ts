@@ -9,6 +9,8 @@ import type { WatcherStatus } from "../discovery/discovery-feed.js";
 import type { RouteStore } from "../routing/route-store.js";
 import { randomUUID } from "node:crypto";
 import { accessLogPath, openAccessLog } from "./access-log.js";
+import type { ServiceRoutes } from "../routing/route-table.js";
+import type { OutlierState } from "../routing/outlier-detector.js";
 import { GatewayMetrics } from "./metrics.js";
 import { requestObserver } from "./request-observer.js";
 import type { TableChangeLog } from "./table-change-log.js";
@@ -18,6 +20,8 @@ export interface ObservedParts {
   /** The discovery feed's view of the watcher (the supervisor's own in one process). */
   watcher: WatcherStatus;
   events: TableChangeLog;
+  /** A service's passive health now, for the outlier gauges. */
+  outliers: (routes: ServiceRoutes) => OutlierState;
 }
 
 export interface Observability {
@@ -33,15 +37,15 @@ export interface Observability {
   close(): Promise<void>;
 }
 
-export function createObservability(config: GatewayConfig, { store, events, watcher }: ObservedParts): Observability {
-  const metrics = new GatewayMetrics({ store, events, watcherRestarts: () => watcher.restarts });
+export function createObservability(config: GatewayConfig, { store, events, watcher, outliers }: ObservedParts): Observability {
+  const metrics = new GatewayMetrics({ store, events, watcherRestarts: () => watcher.restarts, outliers });
   const accessLog = openAccessLog(config.accessLog);
   return {
     metrics,
     middleware: requestObserver({ metrics, accessLog }),
     refused({ method, path, status, error }) {
       metrics.requestStarted();
-      metrics.requestFinished({ service: undefined, instance: undefined, status, upstreamSeconds: undefined, errorCode: error, retries: 0, ejections: 0 });
+      metrics.requestFinished({ service: undefined, instance: undefined, status, upstreamSeconds: undefined, errorCode: error, retries: 0, ejections: [] });
       accessLog?.write({
         method,
         path: accessLogPath(path),

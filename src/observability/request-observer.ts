@@ -42,7 +42,7 @@ export function requestObserver({ metrics, accessLog }: RequestObserverDeps): Mi
         upstreamSeconds: state.upstreamStartedAt === undefined ? undefined : (endedAt - state.upstreamStartedAt) / 1000,
         errorCode,
         retries,
-        ejections: state.ejections ?? 0,
+        ejections: state.ejections ?? [],
       });
       accessLog?.write({
         method: ctx.method,

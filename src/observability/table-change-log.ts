@@ -11,7 +11,7 @@
  */
 import type { WatcherMessage } from "../discovery/messages.js";
 import { REGISTRY_TITLES, type RegistryKind } from "../registry-kind.js";
-import { instancesFingerprint, type Instance } from "../discovery/instance.js";
+import { instanceKey, instancesFingerprint, type Instance } from "../discovery/instance.js";
 import { RouteTable, type ServiceRoutes } from "../routing/route-table.js";
 import type { TableChange } from "./table-change.js";
 
@@ -59,6 +59,8 @@ export class TableChangeLog {
       this.updates.set(service, (this.updates.get(service) ?? 0) + 1);
       this.emit(serviceChange(at, service, before.get(service), entry));
     }
+    // A released service (subscriptions.ts) takes its update count along: its metric series go with it.
+    for (const service of this.updates.keys()) if (next.get(service) === undefined) this.updates.delete(service);
   }
 
   /** Called with each failed registry request the watcher reports; the table is left as it is. */
@@ -115,15 +117,16 @@ function catalogChange(at: string, before: RouteTable, catalog: NonNullable<Rout
 
 /** Instance ids that joined, left, or stayed with another address, port, tags or meta. */
 export function diffInstances(before: readonly Instance[], after: readonly Instance[]): { added: string[]; removed: string[]; changed: string[] } {
-  const previous = new Map(before.map((i) => [i.id, instancesFingerprint([i])]));
-  const next = new Set(after.map((i) => i.id));
+  const previous = new Map(before.map((i) => [instanceKey(i), instancesFingerprint([i])]));
+  const next = new Set(after.map(instanceKey));
   const added: string[] = [];
   const changed: string[] = [];
   for (const instance of after) {
-    const was = previous.get(instance.id);
-    if (was === undefined) added.push(instance.id);
-    else if (was !== instancesFingerprint([instance])) changed.push(instance.id);
+    const key = instanceKey(instance);
+    const was = previous.get(key);
+    if (was === undefined) added.push(key);
+    else if (was !== instancesFingerprint([instance])) changed.push(key);
   }
-  const removed = before.filter((i) => !next.has(i.id)).map((i) => i.id);
+  const removed = before.filter((i) => !next.has(instanceKey(i))).map(instanceKey);
   return { added: added.sort(), removed: removed.sort(), changed: changed.sort() };
 }

@@ -1,11 +1,19 @@
 /**
- * Live per-instance counters, keyed by instance id so that they survive route
- * table swaps that keep the instance (the table itself stays an immutable
- * value; this is the one mutable companion). Balancers (least-request,
- * weighted, warm-up), passive health and the admin surface all read the same record.
+ * Live per-instance counters, keyed by instance key (node + service ID, see
+ * instanceKey) so that they survive route table swaps that keep the instance
+ * (the table itself stays an immutable value; this is the one mutable
+ * companion). Balancers (least-request, weighted, warm-up), passive health and
+ * the admin surface all read the same record.
+ *
+ * Records are made when a table update brings an instance (observe) and
+ * deleted when one takes it away (forget), or, if requests to it are still in
+ * flight then, when the last of them ends (release): the number of records
+ * follows the table, however many instances came and went. A lookup of an
+ * instance the registry does not hold (one that left while a request was
+ * choosing it) gets a record of its own that is not kept.
  */
 export interface InstanceStats {
-  readonly id: string;
+  readonly key: string;
   /** When this gateway first saw the instance (warm-up starts here). */
   readonly firstSeenAt: number;
   /**
@@ -22,8 +30,12 @@ export interface InstanceStats {
   serverErrors: number;
   /** Passive health (outlier-detector.ts). */
   outlier: {
-    /** Connection failures in a row, reset by any successful connection. */
-    consecutiveFailures: number;
+    /** Gateway failures in a row (refused or broken connections, timeouts), reset by any answer. */
+    consecutiveGatewayFailures: number;
+    /** 5xx answers of the instance's own in a row, reset by any other answer. */
+    consecutive5xx: number;
+    /** What caused the last ejection. */
+    lastReason: "consecutive_5xx" | "consecutive_gateway_failures" | undefined;
     /** Out of rotation until this time (ms since epoch); 0 when never ejected. */
     ejectedUntil: number;
     /** Ejections since the instance last proved healthy; lengthens the next one. */
@@ -31,20 +43,27 @@ export interface InstanceStats {
   };
   /** Smooth weighted round-robin's running weight (nginx's `current_weight`); 0 for a new instance. */
   currentWeight: number;
+  /** The instance left the table while requests to it were in flight: deleted when the last one ends. */
+  departed: boolean;
 }
 
 export class InstanceStatsRegistry {
-  private readonly byId = new Map<string, InstanceStats>();
+  private readonly byKey = new Map<string, InstanceStats>();
 
   constructor(readonly now: () => number = Date.now) {}
 
-  /** The record of an instance, created on first use. */
-  get(id: string): InstanceStats {
-    return this.byId.get(id) ?? this.create(id, false);
+  /** How many records are kept (one per instance in the table, plus departed ones with requests in flight). */
+  get size(): number {
+    return this.byKey.size;
   }
 
-  peek(id: string): InstanceStats | undefined {
-    return this.byId.get(id);
+  /** The record of an instance; one the registry does not hold gets a fresh record that is not kept. */
+  get(key: string): InstanceStats {
+    return this.byKey.get(key) ?? this.record(key, false);
+  }
+
+  peek(key: string): InstanceStats | undefined {
+    return this.byKey.get(key);
   }
 
   /**
@@ -52,22 +71,41 @@ export class InstanceStatsRegistry {
    * the update's, not their first request's. `warmUpExempt` applies to the
    * records this call creates; an instance already known keeps its record.
    */
-  observe(ids: Iterable<string>, options: { warmUpExempt: boolean } = { warmUpExempt: false }): void {
-    for (const id of ids) {
-      if (!this.byId.has(id)) this.create(id, options.warmUpExempt);
+  observe(keys: Iterable<string>, options: { warmUpExempt: boolean } = { warmUpExempt: false }): void {
+    for (const key of keys) {
+      const known = this.byKey.get(key);
+      if (known === undefined) this.byKey.set(key, this.record(key, options.warmUpExempt));
+      else known.departed = false;
     }
   }
 
-  /** Forgets instances that left their service, unless requests to them are still in flight. */
-  forget(ids: Iterable<string>): void {
-    for (const id of ids) {
-      if (this.byId.get(id)?.inFlight === 0) this.byId.delete(id);
+  /** Forgets instances that left the table; those with requests in flight once the last one ends. */
+  forget(keys: Iterable<string>): void {
+    for (const key of keys) {
+      const stats = this.byKey.get(key);
+      if (stats === undefined) continue;
+      if (stats.inFlight === 0) this.byKey.delete(key);
+      else stats.departed = true;
     }
   }
 
-  private create(id: string, warmUpExempt: boolean): InstanceStats {
-    const stats: InstanceStats = { id, firstSeenAt: this.now(), warmUpExempt, inFlight: 0, requests: 0, failures: 0, serverErrors: 0, currentWeight: 0, outlier: { consecutiveFailures: 0, ejectedUntil: 0, ejections: 0 } };
-    this.byId.set(id, stats);
-    return stats;
+  /** A request to the instance ended (after its inFlight was decremented): a departed instance's record may go now. */
+  release(stats: InstanceStats): void {
+    if (stats.departed && stats.inFlight === 0 && this.byKey.get(stats.key) === stats) this.byKey.delete(stats.key);
+  }
+
+  private record(key: string, warmUpExempt: boolean): InstanceStats {
+    return {
+      key,
+      firstSeenAt: this.now(),
+      warmUpExempt,
+      inFlight: 0,
+      requests: 0,
+      failures: 0,
+      serverErrors: 0,
+      currentWeight: 0,
+      departed: false,
+      outlier: { consecutiveGatewayFailures: 0, consecutive5xx: 0, ejectedUntil: 0, ejections: 0, lastReason: undefined },
+    };
   }
 }

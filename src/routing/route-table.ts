@@ -47,12 +47,15 @@ export class RouteTable {
     return new RouteTable(next, this.catalog);
   }
 
-  /** A new table without `service` (one the exposure policy hides now). */
-  withoutService(service: string): RouteTable {
-    if (!this.services.has(service)) return this;
-    const next = new Map(this.services);
-    next.delete(service);
-    return new RouteTable(next, this.catalog);
+  /** A new table without `services` (released subscriptions, services the exposure policy hides); this table when it holds none of them. */
+  withoutServices(services: Iterable<string>): RouteTable {
+    let next: Map<string, ServiceRoutes> | undefined;
+    for (const service of services) {
+      if (!this.services.has(service)) continue;
+      next ??= new Map(this.services);
+      next.delete(service);
+    }
+    return next === undefined ? this : new RouteTable(next, this.catalog);
   }
 
   withCatalog(services: Iterable<string>, index: string, tags: Readonly<Record<string, readonly string[]>> = {}): RouteTable {

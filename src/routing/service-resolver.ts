@@ -15,7 +15,8 @@ import { GatewayError } from "../errors.js";
 export class ServiceResolver {
   constructor(
     private readonly store: RouteStore,
-    private readonly subscribe: (service: string) => void,
+    /** Subscribes a service on its first use and keeps it from going idle (subscriptions.ts). */
+    private readonly subscriptions: { use(service: string): void },
     private readonly discoveryTimeoutMs: number,
   ) {}
 
@@ -27,12 +28,14 @@ export class ServiceResolver {
   known(service: string, tags: readonly string[] = []): readonly Instance[] | undefined {
     const instances = this.store.current.get(service)?.instances;
     if (instances === undefined || instances.length === 0) return undefined;
+    this.subscriptions.use(service);
     const tagged = withTags(instances, tags);
     return tagged.length > 0 ? tagged : undefined;
   }
 
   async resolve(service: string, tags: readonly string[] = []): Promise<readonly Instance[]> {
     const known = this.store.current.get(service);
+    if (known !== undefined) this.subscriptions.use(service);
     const instances = known !== undefined && known.instances.length > 0 ? known.instances : await this.firstInstances(service);
     const tagged = withTags(instances, tags);
     if (tagged.length === 0) {
@@ -60,7 +63,7 @@ export class ServiceResolver {
       throw new GatewayError("UNKNOWN_SERVICE", "the registry knows no service of this name", service);
     }
     if (table.get(service) === undefined) {
-      this.subscribe(service);
+      this.subscriptions.use(service);
       table = await this.waitOrFail(service, (t) => t.get(service) !== undefined || !t.catalog!.services.has(service), "the service's instances");
       if (table.get(service) === undefined) {
         throw new GatewayError("UNKNOWN_SERVICE", "the registry knows no service of this name", service);

@@ -1,6 +1,6 @@
 import createDebug from "debug";
 import type { WatcherMessage } from "../discovery/messages.js";
-import { describeInstances } from "../discovery/instance.js";
+import { describeInstances, instanceKey, type Instance } from "../discovery/instance.js";
 import type { InstanceStatsRegistry } from "./instance-stats.js";
 import type { RouteStore } from "./route-store.js";
 import type { RouteTable } from "./route-table.js";
@@ -9,6 +9,8 @@ import { exposedCatalog, ExposurePolicy } from "./exposure.js";
 const debug = createDebug("gateway:routes");
 
 type RouteMessage = Extract<WatcherMessage, { type: "service" | "catalog" }>;
+
+const keysOf = (instances: readonly Instance[]): string[] => instances.map(instanceKey);
 
 /**
  * Turns validated watcher messages into route table swaps. Messages that
@@ -46,6 +48,7 @@ export class TableUpdater {
       debug("watch error%s: %s; last known routes kept", message.service === null ? " (catalog)" : ` (${message.service})`, message.message);
       return;
     }
+    if (message.type === "watch-mode") return;
     this.pending.set(message.type === "catalog" ? "\0catalog" : message.service, message);
     if (this.coalesceMs === 0) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.coalesceMs);
@@ -65,6 +68,24 @@ export class TableUpdater {
     this.onSwap(table);
   }
 
+  /**
+   * Takes released services out of the table (subscriptions.ts): their
+   * entries, pending updates and stats records go in one swap.
+   */
+  release(services: readonly string[]): void {
+    let table = this.store.current;
+    for (const service of services) {
+      this.pending.delete(service);
+      const known = table.get(service);
+      if (known !== undefined) this.stats.forget(keysOf(known.instances));
+    }
+    table = table.withoutServices(services);
+    if (table === this.store.current) return;
+    debug("released %d service%s: %s", services.length, services.length === 1 ? "" : "s", services.slice(0, 10).join(", ") + (services.length > 10 ? ", ..." : ""));
+    this.store.swap(table);
+    this.onSwap(table);
+  }
+
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -75,15 +96,14 @@ export class TableUpdater {
       const { catalog, hidden } = exposedCatalog(message, this.exposure);
       debug("catalog index=%s services=%d hidden=%d", message.index, message.services.length, hidden.size);
       this.hiddenServices = hidden;
-      let next = table.withCatalog(catalog.services, catalog.index, catalog.tags);
+      const next = table.withCatalog(catalog.services, catalog.index, catalog.tags);
       for (const service of hidden) {
         const gone = next.get(service);
         if (gone === undefined) continue;
         debug("%s is not exposed: removed from the table", service);
-        this.stats.forget(gone.instances.map((i) => i.id));
-        next = next.withoutService(service);
+        this.stats.forget(keysOf(gone.instances));
       }
-      return next;
+      return next.withoutServices(hidden);
     }
     if (this.hiddenServices.has(message.service)) {
       debug("ignored %s index=%s: not exposed", message.service, message.index);
@@ -92,10 +112,10 @@ export class TableUpdater {
     debug("change %s index=%s instances=%d [%s]", message.service, message.index, message.instances.length, describeInstances(message.instances));
     const known = table.get(message.service);
     const previous = known?.instances ?? [];
-    const next = new Set(message.instances.map((i) => i.id));
+    const next = new Set(keysOf(message.instances));
     // The first list of a service names instances that were running before we asked: no warm-up for them.
     this.stats.observe(next, { warmUpExempt: known === undefined });
-    this.stats.forget(previous.filter((i) => !next.has(i.id)).map((i) => i.id));
+    this.stats.forget(keysOf(previous).filter((key) => !next.has(key)));
     return table.withService(message.service, message.instances, message.index);
   }
 }

@@ -5,7 +5,7 @@
  * here, so that health and warm-up hold an instance back whichever balancer a
  * service uses.
  */
-import type { Instance } from "../discovery/instance.js";
+import { instanceKey, type Instance } from "../discovery/instance.js";
 import type { InstanceStatsRegistry } from "./instance-stats.js";
 import { warmUpFactor } from "./warm-up.js";
 
@@ -63,7 +63,7 @@ export class TrafficWeights {
   }
 
   warmUp(instance: Instance): number {
-    const stats = this.stats.get(instance.id);
+    const stats = this.stats.get(instanceKey(instance));
     return stats.warmUpExempt ? 1 : warmUpFactor(this.stats.now() - stats.firstSeenAt, this.options.warmUpMs);
   }
 

@@ -72,7 +72,7 @@ describe("the admin API, metrics, request ids and the access log", () => {
     assert.equal(health.status, 200);
     assert.equal(health.body.status, "ok");
     const ready = await superagent.get(`${gateway.adminUrl}/ready`);
-    assert.deepEqual(ready.body, { ready: true, reasons: [] });
+    assert.deepEqual(ready.body, { ready: true, reasons: [], details: [] });
   });
 
   test("GET /ready answers 503 with the reason while the registry has never answered", async () => {
@@ -109,7 +109,9 @@ describe("the admin API, metrics, request ids and the access log", () => {
     assert.deepEqual(first.tags, ["v1", "zone-web-1"]);
     assert.equal(first.health, "passing");
     assert.equal(first.inFlight, 0);
-    assert.deepEqual(first.outlier, { ejected: false, ejectedUntil: null, consecutiveFailures: 0, ejections: 0 });
+    // One of the two answered a 500 of its own: one in a row, below GATEWAY_OUTLIER_CONSECUTIVE_5XX.
+    assert.deepEqual({ ...first.outlier, consecutive5xx: 0 }, { ejected: false, ejectedUntil: null, reason: null, consecutiveGatewayFailures: 0, consecutive5xx: 0, ejections: 0 });
+    assert.ok(first.outlier.consecutive5xx <= 1);
     assert.equal(web.instances.reduce((n, i) => n + i.requests, 0), 5);
     const erring = web.instances.find((i) => i.serverErrors === 1)!;
     assert.ok(erring, JSON.stringify(web.instances));
@@ -135,7 +137,7 @@ describe("the admin API, metrics, request ids and the access log", () => {
   test("GET /metrics counts requests by service, instance and status class, upstream errors by code, with bounded labels", async () => {
     const before = await superagent.get(`${gateway.adminUrl}/metrics`).buffer(true);
     assert.match(before.headers["content-type"]!, /^text\/plain; version=0\.0\.4/);
-    const okBefore = sample(before.text, 'gateway_requests_total{service="service-web",instance="web-1",status_class="2xx"}') ?? 0;
+    const okBefore = sample(before.text, `gateway_requests_total{service="service-web",instance="${consul.node}/web-1",status_class="2xx"}`) ?? 0;
 
     await countHits(gateway.url, 2);
     const unreachable = await superagent.get(`${gateway.url}/dead/x`).ok(() => true);
@@ -144,8 +146,8 @@ describe("the admin API, metrics, request ids and the access log", () => {
     for (let i = 0; i < 3; i++) await superagent.get(`${gateway.url}/made-up-${i}/secret/path-${i}`).ok(() => true);
 
     const text = (await superagent.get(`${gateway.adminUrl}/metrics`).buffer(true)).text;
-    assert.equal(sample(text, 'gateway_requests_total{service="service-web",instance="web-1",status_class="2xx"}'), okBefore + 1);
-    assert.equal(sample(text, 'gateway_requests_total{service="dead",instance="dead-1",status_class="5xx"}'), 1);
+    assert.equal(sample(text, `gateway_requests_total{service="service-web",instance="${consul.node}/web-1",status_class="2xx"}`), okBefore + 1);
+    assert.equal(sample(text, `gateway_requests_total{service="dead",instance="${consul.node}/dead-1",status_class="5xx"}`), 1);
     assert.equal(sample(text, 'gateway_upstream_errors_total{service="dead",code="UPSTREAM_UNREACHABLE"}'), 1);
     assert.equal(sample(text, 'gateway_requests_total{service="",instance="",status_class="4xx"}'), 3);
     assert.doesNotMatch(text, /made-up|secret/);
@@ -164,7 +166,7 @@ describe("the admin API, metrics, request ids and the access log", () => {
     backends.push(extra);
     await consul.register(registration(extra));
     await eventually(async () => (await countHits(gateway.url, 3)).has("web-3"), 10_000, "traffic to web-3");
-    const series = 'gateway_requests_total{service="service-web",instance="web-3",status_class="2xx"}';
+    const series = `gateway_requests_total{service="service-web",instance="${consul.node}/web-3",status_class="2xx"}`;
     assert.ok(sample((await superagent.get(`${gateway.adminUrl}/metrics`).buffer(true)).text, series)! >= 1);
 
     await consul.deregister("web-3");
@@ -202,7 +204,7 @@ describe("the admin API, metrics, request ids and the access log", () => {
     assert.equal(entry.method, "GET");
     assert.equal(entry.path, "/service-web/getRemoteIp");
     assert.equal(entry.service, "service-web");
-    assert.match(String(entry.instance), /^web-[12]$/);
+    assert.equal(String(entry.instance).replace(/[12]$/, "N"), `${consul.node}/web-N`);
     assert.equal(entry.status, 200);
     assert.equal(entry.bytes, Buffer.byteLength(ok.text));
     assert.equal(entry.retries, 0);
@@ -214,7 +216,7 @@ describe("the admin API, metrics, request ids and the access log", () => {
     const dead = lines.find((e) => e.requestId === "log-dead")!;
     assert.equal(dead.status, 502);
     assert.equal(dead.error, "UPSTREAM_UNREACHABLE");
-    assert.equal(dead.instance, "dead-1");
+    assert.equal(dead.instance, `${consul.node}/dead-1`);
     assert.ok((dead.bytes as number) > 0);
   });
 
@@ -228,10 +230,11 @@ describe("the admin API, metrics, request ids and the access log", () => {
 
     const text = (await superagent.get(`${gateway.adminUrl}/metrics`).buffer(true)).text;
     assert.equal(sample(text, 'gateway_retries_total{service="mixed"}'), 1);
-    assert.equal(sample(text, 'gateway_outlier_ejections_total{service="mixed"}'), 1);
-    assert.equal(sample(text, 'gateway_requests_total{service="mixed",instance="mixed-live",status_class="2xx"}'), 1);
+    assert.equal(sample(text, 'gateway_outlier_ejections_total{service="mixed",reason="consecutive_gateway_failures"}'), 1);
+    assert.equal(sample(text, `gateway_requests_total{service="mixed",instance="${consul.node}/mixed-live",status_class="2xx"}`), 1);
     assert.equal(sample(text, 'gateway_retries_total{service="both-dead"}'), 1, "a request that failed after a retry counts it");
-    assert.equal(sample(text, 'gateway_outlier_ejections_total{service="both-dead"}'), 2);
+    // Of two instances one may be out at once (GATEWAY_OUTLIER_MAX_EJECTION_PERCENT 50): the second stays in rotation.
+    assert.equal(sample(text, 'gateway_outlier_ejections_total{service="both-dead",reason="consecutive_gateway_failures"}'), 1);
     assert.equal(sample(text, 'gateway_upstream_errors_total{service="both-dead",code="UPSTREAM_UNREACHABLE"}'), 1);
 
     const lines = await eventually(() => {
@@ -239,7 +242,7 @@ describe("the admin API, metrics, request ids and the access log", () => {
       return entries.some((e) => e.requestId === "log-retried-failed") ? entries : undefined;
     }, 5_000, "the access log lines");
     const ok = lines.find((e) => e.requestId === "log-retried")!;
-    assert.deepEqual([ok.status, ok.instance, ok.retries], [200, "mixed-live", 1]);
+    assert.deepEqual([ok.status, ok.instance, ok.retries], [200, `${consul.node}/mixed-live`, 1]);
     const bad = lines.find((e) => e.requestId === "log-retried-failed")!;
     assert.deepEqual([bad.status, bad.error, bad.retries], [502, "UPSTREAM_UNREACHABLE", 1]);
 
@@ -250,7 +253,7 @@ describe("the admin API, metrics, request ids and the access log", () => {
     assert.equal(dead!.outlier.ejections, 1);
     assert.ok(Date.parse(dead!.outlier.ejectedUntil!) > Date.now());
     assert.equal(dead!.failures, 1);
-    assert.deepEqual(live!.outlier, { ejected: false, ejectedUntil: null, consecutiveFailures: 0, ejections: 0 });
+    assert.deepEqual(live!.outlier, { ejected: false, ejectedUntil: null, reason: null, consecutiveGatewayFailures: 0, consecutive5xx: 0, ejections: 0 });
     assert.equal(live!.requests, 1);
   });
 
@@ -266,13 +269,13 @@ describe("the admin API, metrics, request ids and the access log", () => {
     const fourth = await startBackend("web-4");
     backends.push(fourth);
     await consul.register(registration(fourth));
-    const joined = await stream.waitFor((e) => e.event === "change" && (JSON.parse(e.data) as TableChange).summary.includes("+web-4"), 10_000, "the change notification for web-4");
+    const joined = await stream.waitFor((e) => e.event === "change" && (JSON.parse(e.data) as TableChange).summary.includes(`+${consul.node}/web-4`), 10_000, "the change notification for web-4");
     const change = JSON.parse(joined.data) as Extract<TableChange, { type: "service" }>;
     assert.equal(change.service, "service-web");
-    assert.deepEqual(change.added, ["web-4"]);
+    assert.deepEqual(change.added, [`${consul.node}/web-4`]);
     await stream.waitFor((e) => e.event === "snapshot" && e.data.includes('"id":"web-4"'), 5_000, "a snapshot with web-4");
 
     await consul.deregister("web-4");
-    await stream.waitFor((e) => e.event === "change" && (JSON.parse(e.data) as TableChange).summary.includes("-web-4"), 10_000, "web-4 leaving");
+    await stream.waitFor((e) => e.event === "change" && (JSON.parse(e.data) as TableChange).summary.includes(`-${consul.node}/web-4`), 10_000, "web-4 leaving");
   });
 });

@@ -52,7 +52,7 @@ describe("balancers against instances registered in a real Consul", () => {
   test("least-request: an instance busy with a slow request gets none of the requests sent meanwhile", async () => {
     const leastRequest = await gateway({ GATEWAY_SERVICE_BALANCERS: "service-web:least-request" });
     const slow = superagent.get(`${leastRequest.url}/service-web/slow?ms=4000`).then((res) => (res.body as { id: string }).id);
-    const busy = await eventually(() => ["web-1", "web-2", "web-3"].find((id) => leastRequest.stats.peek(id)?.inFlight === 1), 5_000, "the slow request in flight");
+    const busy = await eventually(() => ["web-1", "web-2", "web-3"].find((id) => leastRequest.stats.peek(`${consul.node}/${id}`)?.inFlight === 1), 5_000, "the slow request in flight");
     const hits = await countHits(leastRequest.url, 60);
     assert.equal(await slow, busy);
     // Two distinct candidates are compared and the busy one has more in flight: it loses every pair it is in.

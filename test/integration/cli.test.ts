@@ -90,11 +90,11 @@ describe("the gateway process's access log and the routes CLI", () => {
     const rows = lines.filter((l) => l.startsWith("service-web "));
     assert.equal(rows.length, 2);
     for (const [i, row] of rows.entries()) {
-      assert.match(row, new RegExp(`^service-web\\s+web-${i + 1}\\s+127\\.0\\.0\\.1:${backends[i]!.port}\\s+blue\\s+0\\s+\\d+\\s+0\\s+0\\.0%\\s+\\d+\\s+\\d+s ago$`));
+      assert.match(row, new RegExp(`^service-web\\s+${consul.node}/web-${i + 1}\\s+127\\.0\\.0\\.1:${backends[i]!.port}\\s+blue\\s+0\\s+\\d+\\s+0\\s+0\\.0%\\s+\\d+\\s+\\d+s ago$`));
     }
     // Columns line up: every row's INSTANCE starts where the header's does.
     const column = lines[0]!.indexOf("INSTANCE");
-    for (const row of rows) assert.equal(row.indexOf("web-"), column);
+    for (const row of rows) assert.equal(row.indexOf(`${consul.node}/web-`), column);
     assert.match(lines.at(-1)!, /^1 service, 2 healthy instances; catalog index \d+ \(\d+ services in the registry\)$/);
   });
 

@@ -52,13 +52,13 @@ describe("a client that goes away stops the upstream request", () => {
     const [seen, before] = [upstreamSeen, upstreamAborted];
     await cutRequest("GET", `${gateway.url}/service-web/slow?ms=60000`, () => eventually(() => upstreamSeen > seen, 10_000, "the request at the backend"));
     await eventually(() => upstreamAborted > before, 10_000, "the backend's request cut");
-    await eventually(() => gateway.stats.peek("abort-1")?.inFlight === 0, 10_000, "nothing in flight");
+    await eventually(() => gateway.stats.peek(`${consul.node}/abort-1`)?.inFlight === 0, 10_000, "nothing in flight");
   });
 
   test("while the answer streams (/echo): the upstream request is cut and nothing stays in flight", async () => {
     const before = upstreamAborted;
     await cutRequest("POST", `${gateway.url}/service-web/echo/stream`, "response headers");
     await eventually(() => upstreamAborted > before, 10_000, "the backend's request cut");
-    await eventually(() => gateway.stats.peek("abort-1")?.inFlight === 0, 10_000, "nothing in flight");
+    await eventually(() => gateway.stats.peek(`${consul.node}/abort-1`)?.inFlight === 0, 10_000, "nothing in flight");
   });
 });

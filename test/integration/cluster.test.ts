@@ -36,7 +36,7 @@ describe("cluster mode (GATEWAY_WORKERS=2) against a real Consul", () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     gateway = startTs(GATEWAY, [], {
-      env: { ...process.env, DEBUG: "gateway:cluster,gateway:watch", CONSUL_HTTP_ADDR: consul.address, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(port), GATEWAY_WORKERS: "2", GATEWAY_SERVICES: "service-web,hidden-svc", GATEWAY_WATCHER_RESTART_MAX_MS: "1000", GATEWAY_ADMIN_PORT: "0", GATEWAY_WARMUP_MS: "0" },
+      env: { ...process.env, DEBUG: "gateway:cluster,gateway:watch", CONSUL_HTTP_ADDR: consul.address, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(port), GATEWAY_WORKERS: "2", GATEWAY_SERVICES: "service-web,hidden-svc", GATEWAY_WATCHER_RESTART_MAX_MS: "1000", GATEWAY_ADMIN_PORT: "0", GATEWAY_WARMUP_MS: "0", GATEWAY_SUBSCRIPTION_IDLE_MS: "1500" },
     });
     // No admin server in cluster mode (docs/deployment.md says why): the start line says so.
     await gateway.waitForOutput(/listening on 127\.0\.0\.1:\d+ with 2 workers .*admin API and dashboard off in cluster mode/, 30_000);
@@ -86,5 +86,20 @@ describe("cluster mode (GATEWAY_WORKERS=2) against a real Consul", () => {
     // It starts with the routes the others have (replayed by the primary), without a change in Consul.
     await gateway.waitForOutput(new RegExp(`gateway:cluster worker ${replacement} got service-web index=\\d+ instances=2`), 15_000);
     for (let i = 0; i < 10; i++) assert.match(await answeredBy(url), /^web-[12]$/);
+  });
+
+  test("a service asked for on demand is served by both workers, released by both when idle, and served again", async () => {
+    await consul.register({ ID: "od-1", Name: "ondemand", Address: "127.0.0.1", Port: backends[0]!.port });
+    const served = async (): Promise<number[]> => {
+      const statuses: number[] = [];
+      // A fresh connection each: node:cluster hands them to both workers, and the second asks for a service the primary watches already.
+      for (let i = 0; i < 6; i++) statuses.push((await superagent.get(`${url}/ondemand/getRemoteIp`).set("connection", "close").ok(() => true)).status);
+      return statuses;
+    };
+    await eventually(async () => (await superagent.get(`${url}/ondemand/getRemoteIp`).set("connection", "close").ok(() => true)).status === 200, 10_000, "ondemand in the catalog");
+    assert.deepEqual(await served(), Array(6).fill(200));
+    await gateway.waitForOutput(/gateway:cluster no worker wants ondemand any more: its watch stops/, 20_000);
+    assert.deepEqual(await served(), Array(6).fill(200));
+    await consul.deregister("od-1");
   });
 });

@@ -60,14 +60,14 @@ describe("the dashboard page in headless chromium", { skip: chromiumMissing() },
 
   test("shows the services and instances with their request counts and error rates", async () => {
     await page.goto(`${gateway.adminUrl}/`);
-    await page.locator('tr[data-instance="service-web-1"]').waitFor();
+    await page.locator('tr[data-instance$="/service-web-1"]').waitFor();
     assert.equal(await page.locator("#readiness").textContent(), "ready");
     assert.equal(await page.locator("#connection").textContent(), "live");
 
     await countHits(gateway.url, 9);
     await superagent.get(`${gateway.url}/service-web/status/503`).ok(() => true);
     // 10 requests over two instances, in turn: the counts reach the page without a reload.
-    const requests = page.locator('tr[data-instance="service-web-1"] td.requests');
+    const requests = page.locator('tr[data-instance$="/service-web-1"] td.requests');
     await eventually(async () => (await requests.textContent()) === "5", 10_000, "service-web-1's count on the page");
     const rates = await page.locator("td.error-rate").allTextContents();
     assert.deepEqual(rates.sort(), ["0%", "20.0%"]);
@@ -78,17 +78,17 @@ describe("the dashboard page in headless chromium", { skip: chromiumMissing() },
     backends.push(third);
     await consul.register({ ...registration(third), Tags: ["v2", "canary"] });
 
-    const row = page.locator('tr[data-instance="service-web-3"]');
+    const row = page.locator('tr[data-instance$="/service-web-3"]');
     await row.waitFor({ timeout: 15_000 });
     assert.match((await row.textContent())!, /service-web-3127\.0\.0\.1:\d+v2canary/);
-    await page.locator("#changes li", { hasText: "+service-web-3" }).waitFor({ timeout: 5_000 });
+    await page.locator("#changes li", { hasText: `+${consul.node}/service-web-3` }).waitFor({ timeout: 5_000 });
     await countHits(gateway.url, 3);
     await eventually(async () => (await row.locator("td.requests").textContent()) === "1", 10_000, "service-web-3's first request on the page");
     await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
 
     await consul.deregister("service-web-3");
     await row.waitFor({ state: "detached", timeout: 15_000 });
-    await page.locator("#changes li", { hasText: "-service-web-3" }).waitFor({ timeout: 5_000 });
+    await page.locator("#changes li", { hasText: `-${consul.node}/service-web-3` }).waitFor({ timeout: 5_000 });
     assert.equal(await page.locator("tr[data-instance]").count(), 2);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-after-deregister.png"), fullPage: true });
     assert.deepEqual(pageErrors, [], "no script error or blocked resource on the page");
@@ -100,9 +100,9 @@ describe("the dashboard page in headless chromium", { skip: chromiumMissing() },
     // A name the catalog does not know yet would get 404 UNKNOWN_SERVICE.
     await eventually(() => gateway.store.current.catalog?.services.has("flaky") === true, 10_000, "flaky in the catalog");
     assert.equal((await superagent.get(`${gateway.url}/flaky/x`).ok(() => true)).status, 502);
-    await page.locator('tr[data-instance="flaky-1"] .ejected-badge').waitFor({ timeout: 10_000 });
-    assert.match((await page.locator('tr[data-instance="flaky-1"]').getAttribute("class")) ?? "", /\bejected\b/);
-    assert.equal(await page.locator('tr[data-instance="service-web-1"] .ejected-badge').count(), 0);
+    await page.locator('tr[data-instance$="/flaky-1"] .ejected-badge').waitFor({ timeout: 10_000 });
+    assert.match((await page.locator('tr[data-instance$="/flaky-1"]').getAttribute("class")) ?? "", /\bejected\b/);
+    assert.equal(await page.locator('tr[data-instance$="/service-web-1"] .ejected-badge').count(), 0);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-ejected.png"), fullPage: true });
     assert.deepEqual(pageErrors, []);
   });

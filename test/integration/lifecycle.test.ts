@@ -47,7 +47,7 @@ describe("graceful shutdown and draining", () => {
     // The admin server stays up while the proxy drains, and tells load balancers to stop sending.
     const ready = await superagent.get(`${gateway.adminUrl}/ready`).ok(() => true);
     assert.equal(ready.status, 503);
-    assert.deepEqual(ready.body, { ready: false, reasons: ["the gateway is shutting down and draining the requests in flight"] });
+    assert.deepEqual(ready.body, { ready: false, reasons: ["the gateway is shutting down and draining the requests in flight"], details: [] });
     const res = await answered;
     assert.equal(res.status, 200);
     assert.equal((res.body as { sleptMs: number }).sleptMs, 1000);
@@ -73,7 +73,7 @@ describe("graceful shutdown and draining", () => {
       await eventually(() => gateway.store.current.get("service-web")?.instances.length === 2, 10_000, "routes");
       // superagent sends on .then(): start it now.
       const inFlight = superagent.get(`${gateway.url}/service-web/slow?ms=1000`).then((res) => res);
-      const busy = await eventually(() => ["a-web", "b-web"].find((id) => gateway.stats.peek(id)?.inFlight === 1), 5_000, "the request in flight");
+      const busy = await eventually(() => ["a-web", "b-web"].find((id) => gateway.stats.peek(`${consul.node}/${id}`)?.inFlight === 1), 5_000, "the request in flight");
       const other = busy === "a-web" ? "b-web" : "a-web";
       await consul.deregister(busy);
       await eventually(() => gateway.store.current.get("service-web")!.instances.length === 1, 5_000, `${busy} gone from the table`);

@@ -80,7 +80,7 @@ describe("the gateway and service-web as processes", () => {
     }, 10_000, "answers from both instances");
 
     assert.equal(await webs[0]!.stop(), 0);
-    await gateway.waitForOutput(/gateway:routes change service-web index=\d+ instances=1 \[proc-web-2@127\.0\.0\.1:\d+\]/);
+    await gateway.waitForOutput(/gateway:routes change service-web index=\d+ instances=1 \[\S+\/proc-web-2@127\.0\.0\.1:\d+\]/);
     const left = (await superagent.get(`${consul.url}/v1/health/service/service-web`)).body as HealthRow[];
     assert.deepEqual(left.map((r) => r.Service.ID), ["proc-web-2"]);
 

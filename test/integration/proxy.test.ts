@@ -155,8 +155,8 @@ describe("errors: one JSON shape with a stable code", () => {
   }
 
   test("per-instance counters: requests and gateway failures counted, nothing left in flight", async () => {
-    const gone = gateway.stats.peek("gone-1")!;
-    const slow = gateway.stats.peek("slow-1")!;
+    const gone = gateway.stats.peek(`${consul.node}/gone-1`)!;
+    const slow = gateway.stats.peek(`${consul.node}/slow-1`)!;
     assert.ok(gone.requests >= 1 && gone.failures === gone.requests, `gone-1: ${JSON.stringify(gone)}`);
     assert.ok(slow.failures >= 1, `slow-1: ${JSON.stringify(slow)}`);
     assert.equal(gone.inFlight, 0);

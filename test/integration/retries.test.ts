@@ -76,10 +76,10 @@ describe("retries on another instance, and passive health", () => {
         const res = await superagent.get(`${gateway.url}/refusing/getRemoteIp`);
         assert.equal((res.body as { id: string }).id, "b-live");
       }
-      const dead = gateway.stats.peek("a-dead")!;
+      const dead = gateway.stats.peek(`${consul.node}/a-dead`)!;
       assert.equal(dead.requests, 3, "three attempts, then out of rotation");
       assert.ok(dead.outlier.ejectedUntil > Date.now());
-      assert.ok(log.lines.some((line) => /ejected a-dead \(127\.0\.0\.1:\d+\) for 60000 ms/.test(line)), log.lines.join("\n"));
+      assert.ok(log.lines.some((line) => /ejected \S+\/a-dead \(127\.0\.0\.1:\d+\) for 60000 ms/.test(line)), log.lines.join("\n"));
     } finally {
       log.restore();
     }
@@ -104,8 +104,8 @@ describe("retries on another instance, and passive health", () => {
     }).send(body);
     assert.equal(res.headers["x-echo-id"], "b-live");
     assert.ok((res.body as Buffer).equals(body));
-    assert.equal(fresh.stats.peek("a-dead")?.requests, 1, "the first attempt went to the dead instance");
-    assert.equal(fresh.stats.peek("b-live")?.requests, 1);
+    assert.equal(fresh.stats.peek(`${consul.node}/a-dead`)?.requests, 1, "the first attempt went to the dead instance");
+    assert.equal(fresh.stats.peek(`${consul.node}/b-live`)?.requests, 1);
   }
 
   test("a GET whose connection is reset before the answer is retried on another instance", async () => {
@@ -117,12 +117,12 @@ describe("retries on another instance, and passive health", () => {
 
   test("a POST whose body was sent is never retried: 502, and the other instance never sees it", async () => {
     await superagent.get(`${gateway.url}/resetting/getRemoteIp`).catch(() => {}); // align round-robin: next turn is a-reset
-    const liveRequests = gateway.stats.get("b-live-2").requests;
+    const liveRequests = gateway.stats.get(`${consul.node}/b-live-2`).requests;
     const connections = resetter.connections();
     const res = await superagent.post(`${gateway.url}/resetting/echo/once`).send("charge the card").ok(() => true);
     assert.equal(res.status, 502);
     assert.equal((res.body as { error: { code: string } }).error.code, "UPSTREAM_UNREACHABLE");
     assert.equal(resetter.connections(), connections + 1);
-    assert.equal(gateway.stats.get("b-live-2").requests, liveRequests);
+    assert.equal(gateway.stats.get(`${consul.node}/b-live-2`).requests, liveRequests);
   });
 });

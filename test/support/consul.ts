@@ -58,6 +58,8 @@ export class ConsulAgent {
     readonly dataDir: string,
     /** -bootstrap-expect and -retry-join: what makes a lone server or a cluster member. */
     private readonly clusterArgs: readonly string[],
+    /** A server, or a client agent (no catalog of its own: it forwards to the servers, as on every application host). */
+    private readonly server = true,
   ) {}
 
   get pid(): number | undefined {
@@ -103,6 +105,18 @@ export class ConsulAgent {
     return agents;
   }
 
+  /**
+   * Starts a client agent joined to `server`: a second node with services of
+   * its own, where a service ID may repeat one on the server's node (Consul's
+   * IDs are unique per agent, not per cluster). Ready once the catalog has both nodes.
+   */
+  static async startClient(server: ConsulAgent, node = "kcg-client"): Promise<ConsulAgent> {
+    const agent = new ConsulAgent(node, await allocatePorts(), mkdtempSync(join(tmpdir(), "kcg-consul-client-")), [`-retry-join=127.0.0.1:${server.ports.serfLan}`], false);
+    agent.launch();
+    await agent.waitReady(2);
+    return agent;
+  }
+
   /** Starts the process (again, after stop()) and waits until it is usable. */
   async boot(): Promise<void> {
     this.launch();
@@ -117,7 +131,7 @@ export class ConsulAgent {
       `ports {\n  http = ${p.http}\n  dns = -1\n  grpc = -1\n  grpc_tls = -1\n  serf_lan = ${p.serfLan}\n  serf_wan = ${p.serfWan}\n  server = ${p.server}\n}\nperformance { raft_multiplier = 1 }\n`,
     );
     this.process = start(consulBinary(), [
-      "agent", "-server", `-node=${this.node}`, "-bind=127.0.0.1", "-client=127.0.0.1",
+      "agent", ...(this.server ? ["-server"] : []), `-node=${this.node}`, "-bind=127.0.0.1", "-client=127.0.0.1",
       `-data-dir=${join(this.dataDir, "data")}`, `-config-file=${config}`, "-log-level=warn", "-disable-host-node-id",
       ...this.clusterArgs,
     ]);

@@ -12,26 +12,34 @@ const web = (id: string, tags: string[] = [], overrides: Partial<Instance> = {})
 /** GATEWAY_WARMUP_MS and GATEWAY_WARNING_WEIGHT_PERCENT at their defaults. */
 const policy = { warmUpMs: 30_000, warningWeightPercent: 10 };
 
-test("ready once the watcher runs, the catalog answered and every configured service has its list", () => {
+test("ready once the catalog answered and every configured service has its list; a restarting watcher is a detail, not a reason", () => {
   const loaded = RouteTable.EMPTY.withCatalog(["web"], "1").withService("web", [], "2");
-  assert.deepEqual(readiness({ watcherRunning: true, table: loaded, services: ["web"], draining: false }), { ready: true, reasons: [] });
+  assert.deepEqual(readiness({ watcherRunning: true, table: loaded, services: ["web"], draining: false }), { ready: true, reasons: [], details: [] });
+  assert.deepEqual(readiness({ watcherRunning: false, table: loaded, services: ["web"], draining: false, watcherNotices: ["moved to the shared watch"] }), {
+    ready: true,
+    reasons: [],
+    details: ["moved to the shared watch", "the watcher child is not running (it is being restarted): routes are served from the last known table"],
+  });
   assert.deepEqual(readiness({ watcherRunning: false, table: RouteTable.EMPTY, services: ["web", "api"], draining: true }), {
     ready: false,
     reasons: [
       "the gateway is shutting down and draining the requests in flight",
-      "the watcher child is not running (it is being restarted)",
       "no answer from the registry's catalog yet",
       "no instance list for web from the registry yet",
       "no instance list for api from the registry yet",
     ],
+    details: ["the watcher child is not running (it is being restarted): routes are served from the last known table"],
   });
 });
 
 test("an instance's view joins the table's facts and its live counters; the error rate counts both kinds of error", () => {
   const stats = new InstanceStatsRegistry(() => Date.UTC(2025, 0, 1));
+  stats.observe(["web-1"]);
   Object.assign(stats.get("web-1"), { requests: 8, failures: 1, serverErrors: 1, inFlight: 2 });
   assert.deepEqual(instanceView(web("web-1", ["v1"]), stats.peek("web-1"), { policy, now: Date.UTC(2025, 0, 1, 1) }), {
     id: "web-1",
+    node: null,
+    key: "web-1",
     address: "10.0.0.1",
     port: 8080,
     tags: ["v1"],
@@ -46,22 +54,23 @@ test("an instance's view joins the table's facts and its live counters; the erro
     failures: 1,
     serverErrors: 1,
     errorRate: 0.25,
-    outlier: { ejected: false, ejectedUntil: null, consecutiveFailures: 0, ejections: 0 },
+    outlier: { ejected: false, ejectedUntil: null, reason: null, consecutiveGatewayFailures: 0, consecutive5xx: 0, ejections: 0 },
   });
   const idle = instanceView(web("web-9"), undefined, { policy });
   assert.equal(idle.errorRate, null);
   assert.equal(idle.firstSeenAt, null);
-  assert.deepEqual(idle.outlier, { ejected: false, ejectedUntil: null, consecutiveFailures: 0, ejections: 0 });
+  assert.deepEqual(idle.outlier, { ejected: false, ejectedUntil: null, reason: null, consecutiveGatewayFailures: 0, consecutive5xx: 0, ejections: 0 });
 });
 
 test("an instance's view shows its passive health: ejected until when, failures in a row, ejections", () => {
   const now = Date.UTC(2025, 0, 1, 12, 0, 0);
   const stats = new InstanceStatsRegistry(() => now);
-  stats.get("web-1").outlier = { consecutiveFailures: 0, ejectedUntil: now + 10_000, ejections: 2 };
-  stats.get("web-2").outlier = { consecutiveFailures: 2, ejectedUntil: now - 1, ejections: 0 };
-  assert.deepEqual(instanceView(web("web-1"), stats.peek("web-1"), { policy, now }).outlier, { ejected: true, ejectedUntil: "2025-01-01T12:00:10.000Z", consecutiveFailures: 0, ejections: 2 });
+  stats.observe(["web-1", "web-2"]);
+  stats.get("web-1").outlier = { consecutiveGatewayFailures: 0, consecutive5xx: 0, ejectedUntil: now + 10_000, ejections: 2, lastReason: "consecutive_5xx" };
+  stats.get("web-2").outlier = { consecutiveGatewayFailures: 2, consecutive5xx: 1, ejectedUntil: now - 1, ejections: 0, lastReason: undefined };
+  assert.deepEqual(instanceView(web("web-1"), stats.peek("web-1"), { policy, now }).outlier, { ejected: true, ejectedUntil: "2025-01-01T12:00:10.000Z", reason: "consecutive_5xx", consecutiveGatewayFailures: 0, consecutive5xx: 0, ejections: 2 });
   // An ejection that is over no longer shows: the instance is back in rotation.
-  assert.deepEqual(instanceView(web("web-2"), stats.peek("web-2"), { policy, now }).outlier, { ejected: false, ejectedUntil: null, consecutiveFailures: 2, ejections: 0 });
+  assert.deepEqual(instanceView(web("web-2"), stats.peek("web-2"), { policy, now }).outlier, { ejected: false, ejectedUntil: null, reason: null, consecutiveGatewayFailures: 2, consecutive5xx: 1, ejections: 0 });
   const table = RouteTable.EMPTY.withService("web", [web("web-2"), web("web-1")], "3");
   assert.deepEqual(tableView(table, stats, { policy, now }).services[0]!.instances.map((i) => [i.id, i.outlier.ejected]), [["web-1", true], ["web-2", false]]);
 });
@@ -70,8 +79,7 @@ test("an instance's view shows its health, the weight its registration asks for,
   const now = Date.UTC(2025, 0, 1, 12, 0, 0);
   const stats = new InstanceStatsRegistry(() => now);
   stats.observe(["old"], { warmUpExempt: true });
-  stats.get("new");
-  stats.get("warning");
+  stats.observe(["new", "warning"]);
   const view = (i: Instance, at = now) => {
     const { health, registeredWeight, weight, warmUp } = instanceView(i, stats.peek(i.id), { policy, now: at });
     return { health, registeredWeight, weight, warmUp };
@@ -98,6 +106,7 @@ test("GET /routes lists services by name and instances by id, whatever order the
 
 test("the CLI's table: aligned columns, counts right-aligned, a row for a service without instances", () => {
   const stats = new InstanceStatsRegistry();
+  stats.observe(["web-1"]);
   Object.assign(stats.get("web-1"), { requests: 1200, failures: 3 });
   const now = 1_000_000;
   const table = RouteTable.EMPTY.withCatalog(["web", "api"], "4").withService("web", [web("web-1", ["v1", "blue"]), web("web-22")], "17", now - 5_000).withService("api", [], "9", now - 600_000);

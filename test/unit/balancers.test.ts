@@ -15,6 +15,12 @@ const three = Object.freeze([instance("c"), instance("a"), instance("b")]);
 /** Balancers over a fresh stats registry, warm-up off unless asked. */
 function setup(random?: () => number) {
   const stats = new InstanceStatsRegistry();
+  // The table updater observes every instance before a list is served; here any instance a test names is.
+  const get = stats.get.bind(stats);
+  stats.get = (key: string) => {
+    stats.observe([key]);
+    return get(key);
+  };
   const weights = new TrafficWeights(stats, { warmUpMs: 0, warningWeightPercent: 10 });
   const deps = { stats, weights, hashKey: { source: "client-address" } as const, ...(random ? { random } : {}) };
   return { stats, weights, deps, make: (name: BalancerName) => createBalancer(name, deps) };

@@ -26,7 +26,7 @@ test("an empty service address falls back to the node's address", () => {
 
 test("null tags and meta (as Consul sends for none) become empty values; missing Weights are Consul's default 1/1", () => {
   assert.deepEqual(toInstances([entry("10.0.0.1", null, null)])[0], {
-    id: "web-1", address: "10.0.0.1", port: 8080, tags: [], meta: {}, health: "passing", weights: { passing: 1, warning: 1 },
+    id: "web-1", node: "n1", address: "10.0.0.1", port: 8080, tags: [], meta: {}, health: "passing", weights: { passing: 1, warning: 1 },
   });
 });
 

@@ -13,13 +13,45 @@ test("a record is created once per id and keeps its first-seen time", () => {
   assert.equal(registry.get("a"), registry.get("a"));
 });
 
-test("forget drops idle instances but keeps those with requests in flight", () => {
+test("forget drops idle instances at once, and those with requests in flight when the last one ends", () => {
   const registry = new InstanceStatsRegistry();
-  registry.get("idle");
-  registry.get("busy").inFlight = 2;
+  registry.observe(["idle", "busy"]);
+  const busy = registry.get("busy");
+  busy.inFlight = 2;
   registry.forget(["idle", "busy", "never-seen"]);
   assert.equal(registry.peek("idle"), undefined);
   assert.equal(registry.peek("busy")?.inFlight, 2);
+  assert.equal(registry.size, 1);
+  busy.inFlight -= 1;
+  registry.release(busy);
+  assert.equal(registry.size, 1, "one request still in flight");
+  busy.inFlight -= 1;
+  registry.release(busy);
+  assert.equal(registry.size, 0);
+});
+
+test("a lookup of an instance that left does not bring its record back", () => {
+  const registry = new InstanceStatsRegistry();
+  registry.observe(["gone"]);
+  registry.forget(["gone"]);
+  const stale = registry.get("gone");
+  stale.inFlight += 1;
+  stale.inFlight -= 1;
+  registry.release(stale);
+  assert.equal(registry.peek("gone"), undefined);
+  assert.equal(registry.size, 0);
+});
+
+test("an instance that comes back while requests to its old self are in flight keeps its record", () => {
+  const registry = new InstanceStatsRegistry();
+  registry.observe(["flap"]);
+  const record = registry.get("flap");
+  record.inFlight = 1;
+  registry.forget(["flap"]);
+  registry.observe(["flap"]);
+  record.inFlight = 0;
+  registry.release(record);
+  assert.equal(registry.peek("flap"), record);
 });
 
 test("observe marks the records it creates as warm-up exempt when asked, and leaves existing ones alone", () => {
@@ -28,6 +60,5 @@ test("observe marks the records it creates as warm-up exempt when asked, and lea
   registry.observe(["old", "new"]);
   assert.equal(registry.get("old").warmUpExempt, true);
   assert.equal(registry.get("new").warmUpExempt, false);
-  assert.equal(registry.get("lazy").warmUpExempt, false);
   assert.equal(registry.get("new").currentWeight, 0);
 });

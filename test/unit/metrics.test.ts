@@ -13,10 +13,10 @@ function setup(restarts = 0) {
   const store = new RouteStore();
   store.swap(RouteTable.EMPTY.withService("web", [web("web-1"), web("web-2")], "5", 1_700_000_000_000));
   const events = new TableChangeLog();
-  const metrics = new GatewayMetrics({ store, events, watcherRestarts: () => restarts });
+  const metrics = new GatewayMetrics({ store, events, watcherRestarts: () => restarts, outliers: () => ({ ejected: 0, panic: false }) });
   const finish = (request: Partial<FinishedRequest>): void => {
     metrics.requestStarted();
-    metrics.requestFinished({ service: "web", instance: "web-1", status: 200, upstreamSeconds: 0.01, errorCode: undefined, retries: 0, ejections: 0, ...request });
+    metrics.requestFinished({ service: "web", instance: "web-1", status: 200, upstreamSeconds: 0.01, errorCode: undefined, retries: 0, ejections: [], ...request });
   };
   return { store, events, metrics, finish };
 }
@@ -32,12 +32,14 @@ test("status classes are 1xx-5xx; anything else counts as 5xx", () => {
 
 test("every metric docs/operations.md lists is exposed, with the gateway_ prefix and _total on counters", async () => {
   const { metrics, finish } = setup();
-  finish({ ejections: 1 });
+  finish({ ejections: ["consecutive_gateway_failures"] });
   const text = await metrics.exposition();
   const types = new Map([...text.matchAll(/^# TYPE (gateway_\w+) (\w+)$/gm)].map((m) => [m[1]!, m[2]!]));
   assert.deepEqual([...types.keys()].sort(), [
     "gateway_in_flight_requests",
+    "gateway_outlier_ejected_instances",
     "gateway_outlier_ejections_total",
+    "gateway_outlier_panic",
     "gateway_registry_request_errors_total",
     "gateway_requests_total",
     "gateway_retries_total",
@@ -56,7 +58,7 @@ test("requests are counted by service, instance and status class; retries and up
   const { metrics, finish } = setup();
   finish({});
   finish({});
-  finish({ status: 502, errorCode: "UPSTREAM_UNREACHABLE", retries: 2, ejections: 1 });
+  finish({ status: 502, errorCode: "UPSTREAM_UNREACHABLE", retries: 2, ejections: ["consecutive_5xx"] });
   finish({ status: 503, instance: undefined, upstreamSeconds: undefined, errorCode: "NO_HEALTHY_INSTANCE" });
   const text = await metrics.exposition();
   assert.equal(sample(text, 'gateway_requests_total{service="web",instance="web-1",status_class="2xx"}'), 2);
@@ -65,7 +67,7 @@ test("requests are counted by service, instance and status class; retries and up
   assert.equal(sample(text, 'gateway_upstream_errors_total{service="web",code="UPSTREAM_UNREACHABLE"}'), 1);
   assert.doesNotMatch(text, /NO_HEALTHY_INSTANCE/, "only failures to reach an instance are upstream errors");
   assert.equal(sample(text, 'gateway_retries_total{service="web"}'), 2);
-  assert.equal(sample(text, 'gateway_outlier_ejections_total{service="web"}'), 1);
+  assert.equal(sample(text, 'gateway_outlier_ejections_total{service="web",reason="consecutive_5xx"}'), 1);
   assert.equal(sample(text, 'gateway_upstream_duration_seconds_count{service="web"}'), 3);
   assert.equal(sample(text, "gateway_in_flight_requests"), 0);
 });

@@ -21,13 +21,13 @@ test("the observer reads what the proxy handler leaves in ctx.state: the retry l
   const dir = mkdtempSync(join(tmpdir(), "kcg-observer-"));
   const store = new RouteStore();
   store.swap(RouteTable.EMPTY.withService("web", [instance("web-2")], "1"));
-  const metrics = new GatewayMetrics({ store, events: new TableChangeLog(), watcherRestarts: () => 0 });
+  const metrics = new GatewayMetrics({ store, events: new TableChangeLog(), watcherRestarts: () => 0, outliers: () => ({ ejected: 0, panic: false }) });
   const accessLog = openAccessLog({ kind: "file", path: join(dir, "access.log") })!;
   const app = new Koa();
   app.use(requestObserver({ metrics, accessLog }));
   app.use((ctx) => {
     // What a proxy handler that retried twice leaves behind: service, the last instance, three attempts, one ejection.
-    Object.assign(ctx.state as ProxyRequestState, { service: "web", instance: "web-2", attempts: 3, ejections: 1, upstreamStartedAt: performance.now() });
+    Object.assign(ctx.state as ProxyRequestState, { service: "web", instance: "web-2", attempts: 3, ejections: ["consecutive_gateway_failures"], upstreamStartedAt: performance.now() });
     ctx.body = "hello";
   });
   const server = createServer(app.callback()).listen(0, "127.0.0.1");
@@ -37,7 +37,7 @@ test("the observer reads what the proxy handler leaves in ctx.state: the retry l
     assert.equal(res.text, "hello");
     const text = await metrics.exposition();
     assert.match(text, /^gateway_retries_total\{service="web"\} 2$/m);
-    assert.match(text, /^gateway_outlier_ejections_total\{service="web"\} 1$/m);
+    assert.match(text, /^gateway_outlier_ejections_total\{service="web",reason="consecutive_gateway_failures"\} 1$/m);
     assert.match(text, /^gateway_requests_total\{service="web",instance="web-2",status_class="2xx"\} 1$/m);
     await accessLog.close();
     const entry = JSON.parse(readFileSync(join(dir, "access.log"), "utf8")) as Record<string, unknown>;

@@ -12,7 +12,7 @@ function resolver() {
       .withCatalog(["web"], "1", { web: ["v1", "v2", "canary"] })
       .withService("web", [instance("a", { tags: ["v1"] }), instance("b", { tags: ["v2", "canary"] }), instance("c", { tags: ["v2"] })], "2"),
   );
-  return new ServiceResolver(store, () => {}, 50);
+  return new ServiceResolver(store, { use() {} }, 50);
 }
 
 test("tags narrow the instances to those that carry all of them", async () => {
@@ -35,5 +35,5 @@ test("an unknown tag is 503 NO_HEALTHY_INSTANCE naming the tag and the service",
 
 test("the catalog is answered at once when it is there, and after a bounded wait (DISCOVERY_TIMEOUT) when it is not", async () => {
   assert.ok((await resolver().catalog()).services.has("web"));
-  await assert.rejects(new ServiceResolver(new RouteStore(), () => {}, 20).catalog(), (err: unknown) => err instanceof GatewayError && err.code === "DISCOVERY_TIMEOUT");
+  await assert.rejects(new ServiceResolver(new RouteStore(), { use() {} }, 20).catalog(), (err: unknown) => err instanceof GatewayError && err.code === "DISCOVERY_TIMEOUT");
 });

@@ -15,6 +15,7 @@ function apply(events: TableChangeLog, table: RouteTable, message: WatcherMessag
     events.watchError(message);
     return table;
   }
+  if (message.type === "watch-mode") return table;
   const after = message.type === "service" ? table.withService(message.service, message.instances, message.index) : table.withCatalog(message.services, message.index);
   events.tableSwapped(after);
   return after;

@@ -65,3 +65,24 @@ test("an unreadable snapshot (here a folder in its place, EISDIR even for root) 
   assert.deepEqual(await loadSnapshot(folder(), (m) => warnings.push(m)), []);
   assert.match(warnings[0]!, /could not be read/);
 });
+
+test("instances keep their node across a save and load; a snapshot written before nodes were kept still loads", async () => {
+  const file = join(folder(), "routes.json");
+  const writer = new SnapshotWriter(file, 10);
+  const dup = (node: string, port: number) => ({ id: "dup", node, address: "10.0.0.1", port, tags: [], meta: {}, health: "passing" as const, weights: { passing: 1, warning: 1 } });
+  writer.schedule(RouteTable.EMPTY.withCatalog(["web"], "7").withService("web", [dup("n1", 80), dup("n2", 81)], "6"));
+  await writer.flush();
+  const loaded = await loadSnapshot(file, () => {});
+  const service = loaded.find((m) => m.type === "service");
+  assert.deepEqual(service?.type === "service" && service.instances.map((i) => [i.node, i.id]), [["n1", "dup"], ["n2", "dup"]]);
+
+  // The older form: no node field.
+  const older = JSON.parse(readFileSync(file, "utf8")) as { services: Record<string, { instances: Record<string, unknown>[] }> };
+  for (const i of older.services.web!.instances) delete i.node;
+  writeFileSync(file, JSON.stringify(older));
+  const warnings: string[] = [];
+  const again = await loadSnapshot(file, (m) => warnings.push(m));
+  assert.deepEqual(warnings, []);
+  const web = again.find((m) => m.type === "service");
+  assert.deepEqual(web?.type === "service" && web.instances.map((i) => [i.node, i.id, i.port]), [[undefined, "dup", 80], [undefined, "dup", 81]]);
+});

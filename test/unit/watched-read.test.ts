@@ -76,3 +76,23 @@ test("a failed read is reported and retried; after end() nothing is read or repo
 test("the retry delay doubles from 200 ms and stops at the ceiling", () => {
   assert.deepEqual([1, 2, 3, 4, 10].map((n) => backoffDelay(n, 1_000)), [200, 400, 800, 1_000, 1_000]);
 });
+
+test("an answer with an older index than the last reported is dropped; index 0 (the node is gone) always counts", async () => {
+  const { pending, read } = manualRead();
+  const { changes, listener } = recorder();
+  const watched = new WatchedRead(read, listener, 1_000);
+  watched.refresh();
+  pending[0]!.resolve({ value: 5, index: "50" });
+  await tick();
+  watched.refresh();
+  pending[1]!.resolve({ value: 4, index: "40" });
+  await tick();
+  watched.refresh();
+  pending[2]!.resolve({ value: 0, index: "0" });
+  await tick();
+  watched.refresh();
+  pending[3]!.resolve({ value: 1, index: "10" });
+  await tick();
+  assert.deepEqual(changes, [5, 0, 1]);
+  watched.end();
+});

@@ -35,8 +35,8 @@ function percent(rate: number | null): string {
 function instanceRow(instance: InstanceView, isNew: boolean): HTMLTableRowElement {
   const { ejected, ejectedUntil, ejections } = instance.outlier;
   const row = el("tr", undefined, [isNew ? "new" : "", ejected ? "ejected" : ""].join(" ").trim() || undefined);
-  row.dataset.instance = instance.id;
-  const id = el("td", instance.id);
+  row.dataset.instance = instance.key;
+  const id = el("td", instance.key);
   const badge = (text: string, className: string, title: string): void => {
     const node = el("span", text, `badge-small ${className}`);
     node.title = title;
@@ -77,7 +77,7 @@ function serviceCard(service: ServiceView, previous: Set<string> | undefined): H
   }
   table.append(el("thead"), el("tbody"));
   table.tHead!.append(head);
-  for (const instance of service.instances) table.tBodies[0]!.append(instanceRow(instance, previous !== undefined && !previous.has(instance.id)));
+  for (const instance of service.instances) table.tBodies[0]!.append(instanceRow(instance, previous !== undefined && !previous.has(instance.key)));
   card.append(table);
   return card;
 }
@@ -92,7 +92,7 @@ function renderSnapshot(snapshot: DashboardSnapshot): void {
   watcherEl.textContent = `watcher ${watcher.running ? `pid ${watcher.pid ?? "?"}` : "not running"} · restarts ${watcher.restarts} · ${watcher.registry} errors ${watcher.registryErrors} · ${catalog}`;
 
   const previous = knownInstances;
-  knownInstances = new Set(routes.services.flatMap((s) => s.instances.map((i) => i.id)));
+  knownInstances = new Set(routes.services.flatMap((s) => s.instances.map((i) => i.key)));
   if (routes.services.length === 0) {
     servicesEl.replaceChildren(el("p", "No service in the route table yet: services are added when GATEWAY_SERVICES lists them or on their first request.", "empty"));
     return;

@@ -18,7 +18,16 @@ import { hasTags, type CatalogServices, type RegistryListener, type ServiceRegis
 export interface ConsulRegistryOptions extends ConsulWatcherOptions {
   /** How services are watched; per-service when absent (the demo service watches nothing). */
   watch?: WatchMode;
+  /** The agent's http_max_conns_per_client (200 when absent): per-service watches stay HEADROOM below it. */
+  maxConnsPerClient?: number;
 }
+
+/**
+ * Connections kept free below Consul's per-client limit in per-service mode:
+ * the catalog watch, the shared watch's own reads once it takes over, the
+ * registrar, and whatever else on this host talks to the same agent.
+ */
+const HEADROOM = 20;
 
 export class ConsulRegistry implements ServiceRegistry {
   private readonly watcher: ConsulWatcher;
@@ -28,11 +37,20 @@ export class ConsulRegistry implements ServiceRegistry {
   /** GATEWAY_WATCH=shared: every subscribed service through one watch on every check, made on first subscription. */
   private shared: SharedServiceWatch | undefined;
   private readonly sharedListeners = new Map<string, RegistryListener<Instance[]>>();
+  /** Per-service mode, until the watches come near Consul's connection limit; then shared for good. */
+  private mode: WatchMode;
+  private readonly listeners = new Map<string, RegistryListener<Instance[]>>();
+  private watchModeListener: (message: string) => void = () => {};
   /** The agent API, on the first address: registrations belong to the agent they were made with. Made on first use. */
   private registrar: ConsulRegistrar | undefined;
 
   constructor(private readonly options: ConsulRegistryOptions) {
     this.watcher = new ConsulWatcher(options);
+    this.mode = options.watch ?? "per-service";
+  }
+
+  onWatchModeChange(listener: (message: string) => void): void {
+    this.watchModeListener = listener;
   }
 
   async find(service: string, tags: readonly string[] = []): Promise<Instance[]> {
@@ -41,31 +59,54 @@ export class ConsulRegistry implements ServiceRegistry {
 
   subscribe(service: string, listener: RegistryListener<Instance[]>): void {
     if (this.watches.has(service)) return;
-    if (this.options.watch === "shared") {
-      const shared = this.sharedWatch();
-      this.sharedListeners.set(service, listener);
-      shared.subscribe(service);
-      this.watches.set(service, {
-        end: () => {
-          shared.unsubscribe(service);
-          this.sharedListeners.delete(service);
-        },
-      });
-      return;
-    }
-    this.watches.set(
-      service,
-      this.watcher.watchHealth(
-        service,
-        (entries, index) => listener.change(this.instances(entries), index),
-        (err) => listener.error(withHint(err)),
-      ),
-    );
+    this.listeners.set(service, listener);
+    const limit = this.options.maxConnsPerClient ?? 200;
+    if (this.mode === "per-service" && this.watches.size + 1 > limit - HEADROOM) this.switchToShared(limit);
+    this.watches.set(service, this.mode === "shared" ? this.sharedSubscription(service, listener) : this.serviceWatch(service, listener));
   }
 
   unsubscribe(service: string): void {
     this.watches.get(service)?.end();
     this.watches.delete(service);
+    this.listeners.delete(service);
+  }
+
+  /**
+   * One blocking query per service holds one connection per service, and the
+   * agent refuses connections past http_max_conns_per_client (429 to every
+   * client on this address, the gateway's other watches included). Before
+   * that, every service moves to the shared watch, which needs a constant
+   * number of connections; it stays there (the move is said once, in the log
+   * and /ready's details).
+   */
+  private switchToShared(limit: number): void {
+    this.mode = "shared";
+    const message = `${this.watches.size + 1} per-service watches would come within ${HEADROOM} of Consul's http_max_conns_per_client (${limit}): every service is watched through the shared watch from now on (GATEWAY_WATCH=shared avoids the switch)`;
+    for (const [service, watch] of this.watches) {
+      watch.end();
+      this.watches.set(service, this.sharedSubscription(service, this.listeners.get(service)!));
+    }
+    this.watchModeListener(message);
+  }
+
+  private serviceWatch(service: string, listener: RegistryListener<Instance[]>): WatchHandle {
+    return this.watcher.watchHealth(
+      service,
+      (entries, index) => listener.change(this.instances(entries), index),
+      (err) => listener.error(withHint(err)),
+    );
+  }
+
+  private sharedSubscription(service: string, listener: RegistryListener<Instance[]>): WatchHandle {
+    const shared = this.sharedWatch();
+    this.sharedListeners.set(service, listener);
+    shared.subscribe(service);
+    return {
+      end: () => {
+        shared.unsubscribe(service);
+        this.sharedListeners.delete(service);
+      },
+    };
   }
 
   subscribeCatalog(listener: RegistryListener<CatalogServices>): void {

@@ -26,6 +26,7 @@ export function registryConfig(settings: RegistrySettings & { readonly watch?: W
           cached: settings.consulCached,
           includeWarning: settings.healthStates.includes("warning"),
           watch: settings.watch ?? "per-service",
+          maxConnsPerClient: settings.consulMaxConnsPerClient,
         },
       };
     case "zookeeper":

@@ -56,6 +56,8 @@ export interface ServiceRegistry {
   deregister(registration: ServiceRegistration): Promise<void>;
   /** Ends every watch and connection. */
   close(): Promise<void>;
+  /** Hears that the registry changed how it watches (Consul's per-service watches moved to the shared one). */
+  onWatchModeChange?(listener: (message: string) => void): void;
 }
 
 /** Whether `instance` carries every one of `tags` (find's filter, the same for every registry). */

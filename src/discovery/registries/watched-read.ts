@@ -8,7 +8,11 @@
  *   value stays valid meanwhile;
  * - `restart()` abandons a read whose answer no longer matters (one sent on a
  *   session that expired, which fails later or, with a client that drops such
- *   requests, never) and reads again at once.
+ *   requests, never) and reads again at once;
+ * - a newer index always wins: an answer whose (decimal) index is below the
+ *   last one reported is dropped, so that a read served from an older view
+ *   never undoes a newer one. Index "0" (the watched node is gone, the
+ *   registry has no index to give) always counts, and starts the order over.
  */
 import type { RegistryListener } from "./registry.js";
 import { backoffDelay } from "../restart-backoff.js";
@@ -24,6 +28,8 @@ export class WatchedRead<T> {
   /** An event arrived during the read in flight: read again after it. */
   private dirty = false;
   private failures = 0;
+  /** The index of the last value reported. */
+  private lastIndex = -1n;
   private retryTimer: NodeJS.Timeout | undefined;
   private ended = false;
 
@@ -70,7 +76,7 @@ export class WatchedRead<T> {
       (result) => {
         if (!this.settle(token)) return;
         this.failures = 0;
-        this.listener.change(result.value, result.index);
+        if (this.isNewest(result.index)) this.listener.change(result.value, result.index);
         if (this.dirty) this.start();
       },
       (err: unknown) => {
@@ -81,6 +87,14 @@ export class WatchedRead<T> {
         else this.retryTimer = setTimeout(() => this.refresh(), backoffDelay(this.failures, this.backoffMaxMs));
       },
     );
+  }
+
+  private isNewest(index: string): boolean {
+    if (!/^\d{1,20}$/.test(index)) return true;
+    const at = BigInt(index);
+    if (at !== 0n && at < this.lastIndex) return false;
+    this.lastIndex = at;
+    return true;
   }
 
   /** Whether the answer with `token` is still wanted; if so, no read is in flight any more. */

@@ -1,4 +1,4 @@
-import type { Instance } from "../../discovery/instance.js";
+import { instanceKey, type Instance } from "../../discovery/instance.js";
 import type { Balancer, PickRequest, Weigh } from "./balancer.js";
 import type { HashKey } from "../../balancer-options.js";
 import { requestHashKey } from "./hash-key.js";
@@ -47,9 +47,9 @@ export class HashBalancer implements Balancer {
     let best = instances[0]!;
     let bestScore = -1;
     for (const instance of instances) {
-      const u = (cyrb53(instance.id, seed) + 0.5) / TWO_POW_53;
+      const u = (cyrb53(instanceKey(instance), seed) + 0.5) / TWO_POW_53;
       const score = this.weigh(instance) / -Math.log(u);
-      if (score > bestScore || (score === bestScore && instance.id < best.id)) {
+      if (score > bestScore || (score === bestScore && instanceKey(instance) < instanceKey(best))) {
         best = instance;
         bestScore = score;
       }

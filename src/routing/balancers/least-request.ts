@@ -1,4 +1,4 @@
-import type { Instance } from "../../discovery/instance.js";
+import { instanceKey, type Instance } from "../../discovery/instance.js";
 import type { InstanceStatsRegistry } from "../instance-stats.js";
 import type { Balancer, Weigh } from "./balancer.js";
 import { weightedIndex } from "./weighted-choice.js";
@@ -23,8 +23,8 @@ export class LeastRequestBalancer implements Balancer {
     const weights = instances.map(this.weigh);
     const a = weightedIndex(weights, this.random);
     const b = weightedIndex(weights, this.random, a);
-    const loadA = this.stats.get(instances[a]!.id).inFlight / weights[a]!;
-    const loadB = this.stats.get(instances[b]!.id).inFlight / weights[b]!;
+    const loadA = this.stats.get(instanceKey(instances[a]!)).inFlight / weights[a]!;
+    const loadB = this.stats.get(instanceKey(instances[b]!)).inFlight / weights[b]!;
     return instances[loadB < loadA ? b : a]!;
   }
 }

@@ -1,4 +1,4 @@
-import type { Instance } from "../../discovery/instance.js";
+import { instanceKey, type Instance } from "../../discovery/instance.js";
 import type { InstanceStats, InstanceStatsRegistry } from "../instance-stats.js";
 import type { Balancer, Weigh } from "./balancer.js";
 
@@ -25,12 +25,12 @@ export class SmoothWeightedBalancer implements Balancer {
     let best: Instance | undefined;
     let bestStats: InstanceStats | undefined;
     for (const instance of instances) {
-      const stats = this.stats.get(instance.id);
+      const stats = this.stats.get(instanceKey(instance));
       const weight = this.weigh(instance);
       stats.currentWeight += weight;
       total += weight;
       // Ties go to the smaller id, so Consul's answer order never changes the rotation.
-      if (bestStats === undefined || stats.currentWeight > bestStats.currentWeight || (stats.currentWeight === bestStats.currentWeight && instance.id < best!.id)) {
+      if (bestStats === undefined || stats.currentWeight > bestStats.currentWeight || (stats.currentWeight === bestStats.currentWeight && instanceKey(instance) < instanceKey(best!))) {
         best = instance;
         bestStats = stats;
       }

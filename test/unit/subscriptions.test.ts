@@ -1,0 +1,79 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Subscriptions } from "../../src/routing/subscriptions.js";
+
+function setup(idleMs = 1000, pinned: string[] = []) {
+  let now = 0;
+  const subscribed: string[] = [];
+  const released: string[][] = [];
+  const subs = new Subscriptions({ idleMs, pinned, now: () => now }, (s) => subscribed.push(s), (s) => released.push([...s]));
+  return { subs, subscribed, released, advance: (ms: number) => (now += ms) };
+}
+
+test("the first use subscribes, later uses only keep the service from going idle", () => {
+  const { subs, subscribed } = setup();
+  subs.use("web");
+  subs.use("web");
+  assert.deepEqual(subscribed, ["web"]);
+  assert.equal(subs.size, 1);
+});
+
+test("a service unused for longer than the idle time is released; a used one and a pinned one stay", () => {
+  const { subs, released, advance } = setup(1000, ["pinned"]);
+  subs.use("pinned");
+  subs.use("idle");
+  subs.use("busy");
+  advance(600);
+  subs.use("busy");
+  advance(600);
+  subs.sweep();
+  assert.deepEqual(released, [["idle"]]);
+  assert.ok(subs.has("busy") && subs.has("pinned") && !subs.has("idle"));
+});
+
+test("a released service is subscribed again on its next use", () => {
+  const { subs, subscribed, advance } = setup();
+  subs.use("web");
+  advance(2000);
+  subs.sweep();
+  subs.use("web");
+  assert.deepEqual(subscribed, ["web", "web"]);
+});
+
+test("services the catalog no longer names are released at once, pinned ones stay", () => {
+  const { subs, released } = setup(1000, ["pinned"]);
+  for (const s of ["pinned", "a", "b"]) subs.use(s);
+  subs.catalogChanged(new Set(["a"]));
+  assert.deepEqual(released, [["b"]]);
+});
+
+test("idle time 0 never releases for idleness", () => {
+  const { subs, released, advance } = setup(0);
+  subs.use("web");
+  advance(10_000_000);
+  subs.sweep();
+  assert.deepEqual(released, []);
+});
+
+test("configured services are watched from the first catalog on, unless the exposure policy hides them", () => {
+  const { subs, subscribed, released } = setup(1000, ["web", "vault", "later"]);
+  assert.deepEqual(subscribed, []);
+  subs.catalogChanged(new Set(["web"]), new Set(["vault"]));
+  // "later" is not registered yet: watched, so that its first instance is routed at once.
+  assert.deepEqual(subscribed, ["web", "later"]);
+  // The hidden configured one is released once, for a primary that may have watched it.
+  assert.deepEqual(released, [["vault"]]);
+});
+
+test("a hidden service's watch is released once, and taken again when it is exposed again", () => {
+  const { subs, subscribed, released } = setup(1000, ["vault"]);
+  subs.use("other");
+  subs.catalogChanged(new Set(), new Set(["vault", "other"]));
+  subs.catalogChanged(new Set(), new Set(["vault", "other"]));
+  assert.deepEqual(released, [["other", "vault"]]);
+  subs.catalogChanged(new Set(), new Set());
+  assert.deepEqual(subscribed, ["other", "vault"]);
+  subs.catalogChanged(new Set(), new Set(["vault"]));
+  assert.deepEqual(released.slice(1), [["vault"]]);
+  assert.ok(!subs.has("vault") && !subs.has("other"));
+});
