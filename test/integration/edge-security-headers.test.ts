@@ -246,7 +246,7 @@ describe("edge headers, methods and leaks", () => {
     for (const secret of ["dead-secret-7", "127.0.0.1", String(deadPort)]) {
       assert.ok(!res.text.includes(secret), `the error body gives away ${secret}: ${res.text}`);
     }
-    const entry = await eventually(() => logEntries().find((e) => e.service === "dead" && e.instance === "dead-secret-7"), 10_000, "the instance in the access log");
+    const entry = await eventually(() => logEntries().find((e) => e.service === "dead" && String(e.instance).endsWith("/dead-secret-7")), 10_000, "the instance in the access log");
     assert.match(String(entry.detail), new RegExp(`dead-secret-7 at 127\\.0\\.0\\.1:${deadPort}`));
   });
 
