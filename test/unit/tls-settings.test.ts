@@ -49,9 +49,9 @@ describe("TLS settings", () => {
       CONSUL_DATACENTER: "eu-west_1",
     });
     assert.equal(config.consulAddresses[0]!.protocol, "https:");
-    assert.equal(config.consulTls.caFile, pem);
-    assert.equal(config.consulTls.serverName, "server.dc1.consul");
-    assert.equal(config.consulTls.verify, false);
+    assert.equal(config.consulCaFile, pem);
+    assert.equal(config.consulTlsServerName, "server.dc1.consul");
+    assert.equal(config.consulSslVerify, false);
     assert.equal(config.consulDatacenter, "eu-west_1");
   });
 });
