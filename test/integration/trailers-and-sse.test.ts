@@ -10,7 +10,6 @@ import type { AddressInfo } from "node:net";
 import { ConsulAgent } from "../support/consul.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { openSse } from "../support/sse.js";
-import { eventually } from "../support/wait.js";
 
 const ttl = { TTL: "1h", Status: "passing" };
 
@@ -47,7 +46,7 @@ async function startTrailerBackend(): Promise<{ port: number; nextEvent(data: st
     req.setEncoding("utf8");
     req.on("data", (chunk: string) => (body += chunk));
     req.on("end", () => {
-      const seen: Seen = { body, trailers: req.trailers as Record<string, string>, te: req.headers.te ?? null };
+      const seen: Seen = { body, trailers: req.trailers as Record<string, string>, te: (req.headers.te as string | undefined) ?? null };
       res.setHeader("content-type", "application/json");
       res.end(JSON.stringify(seen));
     });
