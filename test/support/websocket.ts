@@ -5,7 +5,7 @@
  * registered with an HTTP check. `startWsEchoProcess` runs the same echo
  * server in a child process, for tests that kill it with SIGKILL mid-stream.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from "node:http";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
@@ -48,7 +48,8 @@ export async function startWsEchoBackend(id: string, options: { host?: string } 
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify({ id, path: req.url, upgrade: req.headers.upgrade ?? null }));
   });
-  const wss = new WebSocketServer({ server, maxPayload: 64 * 1024 * 1024 });
+  // A handshake for /refuse... is refused by the instance (ws answers 401), to show that the refusal reaches the client.
+  const wss = new WebSocketServer({ server, maxPayload: 64 * 1024 * 1024, verifyClient: (info: { req: IncomingMessage }) => !info.req.url?.startsWith("/refuse") });
   wss.on("headers", (_headers, req) => handshakes.push(req.headers));
   attachEcho(wss, id);
   server.listen(0, options.host ?? "127.0.0.1");
@@ -99,9 +100,9 @@ export class HandshakeRefused extends Error {
  * Opens a WebSocket and resolves once it is open; a handshake answered with
  * anything but 101 rejects with HandshakeRefused (status, headers, body).
  */
-export function openWebSocket(url: string, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
+export function openWebSocket(url: string, options: WebSocket.ClientOptions = {}, protocols: string[] = []): Promise<WebSocket> {
   return new Promise((resolvePromise, reject) => {
-    const socket = new WebSocket(url, { maxPayload: 64 * 1024 * 1024, ...options });
+    const socket = new WebSocket(url, protocols, { maxPayload: 64 * 1024 * 1024, ...options });
     socket.once("open", () => resolvePromise(socket));
     socket.once("unexpected-response", (_req, res) => {
       let body = "";
