@@ -14,3 +14,8 @@ export type InstanceProtocol = "http" | "https";
 export function instanceProtocol(instance: Instance): InstanceProtocol {
   return instance.meta[PROTOCOL_META_KEY]?.trim().toLowerCase() === "https" ? "https" : "http";
 }
+
+/** The Host header for a request to the instance: its address and port, as undici sends it. */
+export function instanceHost(instance: Instance): string {
+  return `${instance.address.includes(":") ? `[${instance.address}]` : instance.address}:${instance.port}`;
+}

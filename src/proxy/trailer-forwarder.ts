@@ -18,7 +18,7 @@ import { GatewayError } from "../gateway/errors.js";
 import type { Instance } from "../routing/instance.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
 import { trailerPairs } from "./trailers.js";
-import { instanceProtocol } from "./instance-protocol.js";
+import { instanceHost, instanceProtocol } from "./instance-protocol.js";
 import { toGatewayError } from "./upstream-errors.js";
 
 const debug = createDebug("gateway:proxy");
@@ -55,14 +55,14 @@ export class TrailerForwarder {
     // The body is re-chunked upstream, and the trailers it announces follow it.
     headers.push("transfer-encoding", "chunked");
     if (req.headers.trailer !== undefined) headers.push("trailer", req.headers.trailer);
-    const hasHost = headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === "host");
+    // node:http adds no Host of its own to headers given as a list: the instance's, unless the client's is kept.
+    if (!headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === "host")) headers.push("host", instanceHost(instance));
     const upstream = (tls ? httpsRequest : httpRequest)({
       host: instance.address,
       port: instance.port,
       method: req.method,
       path: upstreamPath,
       headers,
-      setHost: !hasHost,
       agent: tls ? this.https : this.http,
     });
     upstream.setTimeout(this.options.upstreamTimeoutMs, () => upstream.destroy(new ResponseTimeout("no answer within the upstream timeout")));

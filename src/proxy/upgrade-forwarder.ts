@@ -15,7 +15,7 @@ import type { Socket } from "node:net";
 import createDebug from "debug";
 import type { Instance } from "../routing/instance.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
-import { instanceProtocol } from "./instance-protocol.js";
+import { instanceHost, instanceProtocol } from "./instance-protocol.js";
 import { toGatewayError } from "./upstream-errors.js";
 
 const debug = createDebug("gateway:upgrade");
@@ -92,12 +92,18 @@ function switchHead(res: IncomingMessage, extra: UpgradeAttempt["extraHeaders"])
 
 export class UpgradeForwarder {
   private readonly tunnels = new Set<Tunnel>();
+  private readonly perService = new Map<string, number>();
 
   constructor(private readonly options: UpgradeForwarderOptions) {}
 
   /** Upgraded connections open now. */
   get open(): ReadonlySet<Tunnel> {
     return this.tunnels;
+  }
+
+  /** Upgraded connections open now to the instances of `service`. */
+  openTo(service: string): number {
+    return this.perService.get(service) ?? 0;
   }
 
   /** Cuts every upgraded connection (the end of a drain). */
@@ -111,14 +117,14 @@ export class UpgradeForwarder {
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, fwd);
     // upstreamRequestHeaders drops the hop-by-hop Connection and Upgrade: here they are the point.
     headers.push("connection", "Upgrade", "upgrade", String(req.headers.upgrade));
+    // node:http adds no Host of its own to headers given as a list: the instance's, unless the client's is kept.
+    if (!headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === "host")) headers.push("host", instanceHost(instance));
     const upstream: ClientRequest = (tls ? httpsRequest : httpRequest)({
       host: instance.address,
       port: instance.port,
       method: req.method,
       path: upstreamPath,
       headers,
-      // Node adds Host (the instance's address) unless the client's is passed on (GATEWAY_PRESERVE_HOST).
-      setHost: !headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === "host"),
       // An upgraded connection is never given back to a pool.
       agent: false,
       ...(tls ? { ca: this.options.upstreamCa, servername: /^[\d.:]+$/.test(instance.address) ? undefined : instance.address } : {}),
@@ -180,9 +186,13 @@ export class UpgradeForwarder {
         client.write(switchHead(answer, attempt.extraHeaders));
         const tunnel = this.pipe(attempt, client, instanceSocket, instanceHead, () => {
           this.tunnels.delete(tunnel);
+          const left = (this.perService.get(attempt.service) ?? 1) - 1;
+          if (left === 0) this.perService.delete(attempt.service);
+          else this.perService.set(attempt.service, left);
           resolve({ switched: true, status: 101, bytesToClient: tunnel.bytesToClient });
         });
         this.tunnels.add(tunnel);
+        this.perService.set(attempt.service, (this.perService.get(attempt.service) ?? 0) + 1);
         attempt.onTunnel?.(tunnel);
       });
 
