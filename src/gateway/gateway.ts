@@ -10,11 +10,14 @@
  */
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import createDebug from "debug";
 import type { GatewayConfig } from "../config.js";
 import type { DiscoveryFeed } from "../discovery/discovery-feed.js";
 import { Forwarder } from "../proxy/forwarder.js";
+import { TrailerForwarder } from "../proxy/trailer-forwarder.js";
+import { UpgradeForwarder } from "../proxy/upgrade-forwarder.js";
 import { ServiceBalancers } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import { OutlierDetector } from "../routing/outlier-detector.js";
@@ -29,6 +32,8 @@ import { loadSnapshot, SnapshotWriter } from "../routing/table-snapshot.js";
 import { TableUpdater } from "../routing/table-updater.js";
 import { RequestRouter } from "../routing/request-router.js";
 import { ServiceResolver } from "../routing/service-resolver.js";
+import { DepartedUpgrades } from "./departed-upgrades.js";
+import { handleUpgrades } from "./upgrade-handler.js";
 
 const debug = createDebug("gateway:server");
 
@@ -53,9 +58,17 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
   const stats = new InstanceStatsRegistry();
   const snapshot = config.snapshotFile === undefined ? undefined : new SnapshotWriter(config.snapshotFile);
   const events = new TableChangeLog({ registry: config.registry });
+  const upstreamCa = config.upstreamCaFile === undefined ? undefined : readFileSync(config.upstreamCaFile);
+  const upgrader = new UpgradeForwarder({
+    handshakeTimeoutMs: config.websocketHandshakeTimeoutMs,
+    idleTimeoutMs: config.websocketIdleTimeoutMs,
+    upstreamCa,
+  });
+  const departed = new DepartedUpgrades(upgrader, () => store.current, config.websocketDeregisteredGraceMs);
   const updater = new TableUpdater(store, stats, config.coalesceMs, (table) => {
     snapshot?.schedule(table);
     events.tableSwapped(table);
+    departed.tableSwapped(table);
   });
   if (config.snapshotFile !== undefined) {
     // Routes from the last run serve until Consul answers (fail static across restarts).
@@ -70,7 +83,8 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
   // The snapshot's services too: the watcher replaces their saved lists once Consul answers.
   for (const service of new Set([...config.services, ...store.current.serviceNames()])) routes.subscribe(service);
 
-  const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
+  const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, upstreamCa });
+  const trailerForwarder = new TrailerForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, upstreamCa });
   const resolver = new ServiceResolver(store, (service) => routes.subscribe(service), config.discoveryTimeoutMs);
   const outliers = new OutlierDetector(stats, {
     consecutiveFailures: config.outlierConsecutiveFailures,
@@ -78,7 +92,12 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     maxEjectionMs: config.outlierMaxEjectionMs,
   });
   let draining = false;
-  const observability = createObservability(config, { store, watcher: routes, events });
+  const observability = createObservability(config, {
+    store,
+    watcher: routes,
+    events,
+    upgradedConnections: (service) => upgrader.openTo(service),
+  });
   const requestRouter = new RequestRouter(store, () => resolver.catalog(), config);
   const weights = new TrafficWeights(stats, config);
   const balancer = new ServiceBalancers(
@@ -90,6 +109,8 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     resolver,
     balancer,
     forwarder,
+    trailerForwarder,
+    upgrader,
     stats,
     outliers,
     retry: { maxAttempts: config.retryAttempts, deadlineMs: config.retryDeadlineMs },
@@ -100,6 +121,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     observe: observability.middleware,
   });
 
+  const handle = app.callback();
   const server = createServer(
     {
       maxHeaderSize: config.maxHeaderBytes,
@@ -108,8 +130,9 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
       // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.clientHeadersTimeoutMs / 4))),
     },
-    app.callback(),
+    handle,
   );
+  handleUpgrades(server, handle);
   // One more than the limit, so that request-limits.ts can see the limit was passed and say so.
   server.maxHeadersCount = config.maxHeaderCount + 1;
   server.on("clientError", answerClientError);
@@ -152,12 +175,15 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     });
     await Promise.race([closed, graceOver]);
     clearTimeout(timer);
-    // Whatever is still open after the grace period is cut.
+    // Whatever is still open after the grace period is cut, upgraded connections too.
     server.closeAllConnections();
+    upgrader.destroyAll();
+    departed.stop();
     await Promise.all([closed, routes.stop()]);
     updater.stop();
     // After the proxy server: the last requests still get their access log lines.
     await snapshot?.flush();
+    trailerForwarder.close();
     await Promise.all([forwarder.close(), adminServer?.close(), observability.close()]);
     debug("closed");
   }

@@ -6,15 +6,20 @@
 import type { Context } from "koa";
 import createDebug from "debug";
 import type { Balancer } from "../routing/balancers/index.js";
-import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
+import type { InstanceStats, InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { OutlierDetector } from "../routing/outlier-detector.js";
 import type { Forwarder } from "../proxy/forwarder.js";
+import type { TrailerForwarder } from "../proxy/trailer-forwarder.js";
+import type { UpgradeForwarder } from "../proxy/upgrade-forwarder.js";
+import type { Instance } from "../discovery/instance.js";
 import type { ProxyRequestState } from "../observability/request-state.js";
+import type { ForwardedFor } from "../proxy/headers.js";
 import { LazyBody } from "../proxy/lazy-body.js";
 import { classifyFailure, isRetryable } from "../proxy/retry-policy.js";
 import { GatewayError } from "../errors.js";
 import type { RequestRouter } from "../routing/request-router.js";
 import type { ServiceResolver } from "../routing/service-resolver.js";
+import { upgradeOf, type UpgradeRequest } from "./upgrade-handler.js";
 
 const debug = createDebug("gateway:proxy");
 
@@ -30,6 +35,10 @@ export interface ProxyHandlerDeps {
   resolver: ServiceResolver;
   balancer: Balancer;
   forwarder: Forwarder;
+  /** Requests that declare trailers (undici cannot send them). */
+  trailerForwarder: TrailerForwarder;
+  /** Upgrade requests (WebSocket handshakes), then their connections. */
+  upgrader: UpgradeForwarder;
   stats: InstanceStatsRegistry;
   outliers: OutlierDetector;
   retry: RetryOptions;
@@ -43,7 +52,47 @@ function hasBody(ctx: Context): boolean {
   return length !== undefined ? length !== "0" : ctx.req.headers["transfer-encoding"] !== undefined;
 }
 
-export function createProxyHandler({ requestRouter, resolver, balancer, forwarder, stats, outliers, retry, maxBodyBytes, preserveHost }: ProxyHandlerDeps) {
+/** One upgrade attempt: once the instance switches, the connection stays open until this resolves. */
+async function forwardUpgrade(
+  upgrader: UpgradeForwarder,
+  ctx: Context,
+  upgrade: UpgradeRequest,
+  instance: Instance,
+  instanceStats: InstanceStats,
+  upstreamPath: string,
+  service: string,
+  fwd: ForwardedFor,
+  onResponse: (statusCode: number) => void,
+): Promise<void> {
+  let open = false;
+  try {
+    const outcome = await upgrader.forward({
+      req: ctx.req,
+      res: ctx.res,
+      socket: upgrade.socket,
+      head: upgrade.head,
+      instance,
+      upstreamPath,
+      service,
+      fwd,
+      // What the middleware set for the client (the request id) goes on the 101 too.
+      extraHeaders: ctx.res.getHeaders() as Record<string, string | number | string[]>,
+      onAnswer: (status) => {
+        onResponse(status);
+        if (status === 101) ctx.status = 101;
+      },
+      onTunnel: () => {
+        open = true;
+        instanceStats.upgraded += 1;
+      },
+    });
+    if (outcome.switched) (ctx.state as ProxyRequestState).upgradedBytes = outcome.bytesToClient;
+  } finally {
+    if (open) instanceStats.upgraded -= 1;
+  }
+}
+
+export function createProxyHandler({ requestRouter, resolver, balancer, forwarder, trailerForwarder, upgrader, stats, outliers, retry, maxBodyBytes, preserveHost }: ProxyHandlerDeps) {
   return async function proxy(ctx: Context): Promise<void> {
     const target = await requestRouter.route(ctx.req);
     // For the request observer (metrics, access log): set here, read once the request is done.
@@ -51,7 +100,10 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
     state.service = target.service;
     // Known services are answered without awaiting: no promise hop on the path of nearly every request.
     const instances = resolver.known(target.service, target.tags) ?? (await resolver.resolve(target.service, target.tags));
-    const withBody = hasBody(ctx);
+    const upgrade = upgradeOf(ctx.req);
+    const withBody = upgrade === undefined && hasBody(ctx);
+    // Only a client that declares trailers takes the node:http path: undici would drop them.
+    const via = withBody && ctx.req.headers.trailer !== undefined ? trailerForwarder : forwarder;
     const fwd = { clientAddress: ctx.req.socket.remoteAddress ?? "unknown", proto: "http" as const, host: ctx.req.headers.host, preserveHost };
     const startedAt = Date.now();
     const tried = new Set<string>();
@@ -69,13 +121,18 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
       const instanceStats = stats.get(instance.id);
       instanceStats.requests += 1;
       instanceStats.inFlight += 1;
+      const onResponse = (statusCode: number): void => {
+        outliers.onConnected(instance);
+        // The forwarder writes the answer itself; Koa must not.
+        ctx.respond = false;
+        if (statusCode >= 500) instanceStats.serverErrors += 1;
+      };
       try {
-        await forwarder.forward(ctx.req, ctx.res, body, instance, target.upstreamPath, target.service, fwd, (statusCode) => {
-          outliers.onConnected(instance);
-          // The forwarder writes the answer itself; Koa must not.
-          ctx.respond = false;
-          if (statusCode >= 500) instanceStats.serverErrors += 1;
-        });
+        if (upgrade === undefined) {
+          await via.forward(ctx.req, ctx.res, body, instance, target.upstreamPath, target.service, fwd, onResponse);
+        } else {
+          await forwardUpgrade(upgrader, ctx, upgrade, instance, instanceStats, target.upstreamPath, target.service, fwd, onResponse);
+        }
         return;
       } catch (err) {
         if (err instanceof GatewayError && err.code === "PAYLOAD_TOO_LARGE") {
@@ -91,6 +148,8 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
           Date.now() - startedAt < retry.deadlineMs &&
           untried.length > 1 &&
           !ctx.res.destroyed;
+        // A client that left during the handshake gets nothing more: no retry, and no answer to write.
+        if (upgrade?.socket.destroyed) return;
         if (!retryable) throw err;
         debug("%s %s: attempt %d on %s failed (%s); retrying on another instance", ctx.method, ctx.req.url, attempt, instance.id, kind);
       } finally {

@@ -17,6 +17,8 @@ export interface ObservedParts {
   /** The discovery feed's view of the watcher (the supervisor's own in one process). */
   watcher: WatcherStatus;
   events: TableChangeLog;
+  /** Upgraded (WebSocket) connections open now to a service's instances. */
+  upgradedConnections?: ((service: string) => number) | undefined;
 }
 
 export interface Observability {
@@ -27,8 +29,8 @@ export interface Observability {
   close(): Promise<void>;
 }
 
-export function createObservability(config: GatewayConfig, { store, events, watcher }: ObservedParts): Observability {
-  const metrics = new GatewayMetrics({ store, events, watcherRestarts: () => watcher.restarts });
+export function createObservability(config: GatewayConfig, { store, events, watcher, upgradedConnections }: ObservedParts): Observability {
+  const metrics = new GatewayMetrics({ store, events, watcherRestarts: () => watcher.restarts, upgradedConnections });
   const accessLog = openAccessLog(config.accessLog);
   return {
     metrics,

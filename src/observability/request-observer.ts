@@ -51,12 +51,13 @@ export function requestObserver({ metrics, accessLog }: RequestObserverDeps): Mi
         instance: state.instance,
         status: ctx.status,
         // Koa writes its own (error) bodies after the middleware returns, with a known length.
-        bytes: streamed ? sentBytes!() : (ctx.length ?? 0),
+        bytes: state.upgradedBytes ?? (streamed ? sentBytes!() : (ctx.length ?? 0)),
         durationMs: Math.round((endedAt - startedAt) * 1000) / 1000,
         retries,
         requestId,
         error: errorCode,
-        aborted: streamed && !ctx.res.writableFinished,
+        // An upgraded connection never finishes a response: it ends when either side closes.
+        aborted: streamed && state.upgradedBytes === undefined && !ctx.res.writableFinished,
       });
     }
   };

@@ -12,6 +12,8 @@ export interface ProxyRequestState {
   upstreamStartedAt?: number;
   /** Attempts in all, the first included (retries = attempts - 1); the retry loop sets it. */
   attempts?: number;
+  /** Bytes sent to the client on an upgraded connection, which the proxy writes to the socket itself. */
+  upgradedBytes?: number;
   /** Instances that passive health checking took out of rotation during this request. */
   ejections?: number;
 }

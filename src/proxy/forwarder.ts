@@ -10,6 +10,8 @@ import { Agent, type Dispatcher } from "undici";
 import createDebug from "debug";
 import type { Instance } from "../discovery/instance.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
+import { instanceProtocol } from "./instance-protocol.js";
+import { TrailerRelay } from "./trailer-relay.js";
 import { toGatewayError } from "./upstream-errors.js";
 import { GatewayError } from "../errors.js";
 
@@ -18,6 +20,8 @@ const debug = createDebug("gateway:proxy");
 export interface ForwarderOptions {
   /** Longest wait for response headers and between body chunks. */
   upstreamTimeoutMs: number;
+  /** CA certificates for instances that serve HTTPS (GATEWAY_UPSTREAM_CA); undefined: the system's. */
+  upstreamCa?: Buffer | undefined;
 }
 
 /**
@@ -29,10 +33,14 @@ const origins = new WeakMap<Instance, string>();
 function originOf(instance: Instance): string {
   let origin = origins.get(instance);
   if (origin === undefined) {
-    origin = `http://${instance.address.includes(":") ? `[${instance.address}]` : instance.address}:${instance.port}`;
+    origin = `${instanceProtocol(instance)}://${instance.address.includes(":") ? `[${instance.address}]` : instance.address}:${instance.port}`;
     origins.set(instance, origin);
   }
   return origin;
+}
+
+function isEventStream(contentType: string | string[] | undefined): boolean {
+  return typeof contentType === "string" && contentType.toLowerCase().startsWith("text/event-stream");
 }
 
 export class Forwarder {
@@ -43,7 +51,7 @@ export class Forwarder {
       keepAliveTimeout: 4_000,
       headersTimeout: options.upstreamTimeoutMs,
       bodyTimeout: options.upstreamTimeoutMs,
-      connect: { timeout: Math.min(options.upstreamTimeoutMs, 10_000) },
+      connect: { timeout: Math.min(options.upstreamTimeoutMs, 10_000), ...(options.upstreamCa === undefined ? {} : { ca: options.upstreamCa }) },
     });
   }
 
@@ -82,8 +90,9 @@ export class Forwarder {
     };
     res.once("close", onClose);
     let answered = false;
+    let relay: TrailerRelay | undefined;
     try {
-      await this.agent.stream(
+      const { trailers } = await this.agent.stream(
         {
           origin: originOf(instance),
           path: upstreamPath,
@@ -96,12 +105,24 @@ export class Forwarder {
           answered = true;
           onResponse(statusCode);
           // A response already closed is handed over as it is: undici sees it closed and aborts the upstream.
-          if (!res.destroyed) res.writeHead(statusCode, downstreamResponseHeaders(headers));
-          return res;
+          if (!res.destroyed) {
+            res.writeHead(statusCode, downstreamResponseHeaders(headers));
+            // Node holds the head until the first body chunk; an event stream may stay silent for long,
+            // and its client (EventSource's open) waits for the head.
+            if (isEventStream(headers["content-type"])) res.flushHeaders();
+          }
+          // undici ends the writable it is given before it hands over the trailers: an answer that
+          // declares trailers goes through a relay that leaves the end to us.
+          if (headers["trailer"] === undefined) return res;
+          relay = new TrailerRelay(res);
+          return relay;
         },
       );
+      relay?.finish(trailers);
     } catch (err) {
       if (answered) {
+        // undici cut what it wrote into; behind a relay that is not the client's response yet.
+        if (relay !== undefined) res.destroy();
         // Headers are sent: undici has cut the client's connection, the only honest signal left.
         debug("%s %s → %s:%d: response stream broken: %s", req.method, upstreamPath, instance.address, instance.port, (err as Error).message);
         return;

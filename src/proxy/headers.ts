@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { acceptsTrailers } from "./trailers.js";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1), meaningful for one connection only. */
 const HOP_BY_HOP = new Set([
@@ -61,6 +62,12 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
     }
     if (lower === "host" && fwd.preserveHost === true) {
       out.push(name, rawHeaders[i + 1]!);
+      continue;
+    }
+    if (lower === "te") {
+      // TE is hop-by-hop, but "trailers" is how a gRPC-aware instance learns the client takes them;
+      // transfer codings the client accepts are not passed: the gateway does not promise them upstream.
+      if (acceptsTrailers(rawHeaders[i + 1])) out.push("te", "trailers");
       continue;
     }
     if (HOP_BY_HOP.has(lower) || REWRITTEN_ON_REQUEST.has(lower) || dropped.has(lower)) continue;

@@ -5,7 +5,7 @@
  * the registration belongs to the service's owners, and one typo must not
  * take its instances out of the table.
  */
-import type { Instance } from "../routing/instance.js";
+import type { Instance } from "../discovery/instance.js";
 
 export const PROTOCOL_META_KEY = "gateway-protocol";
 

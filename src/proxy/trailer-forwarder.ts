@@ -14,8 +14,8 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type 
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
 import createDebug from "debug";
-import { GatewayError } from "../gateway/errors.js";
-import type { Instance } from "../routing/instance.js";
+import { GatewayError } from "../errors.js";
+import type { Instance } from "../discovery/instance.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
 import { trailerPairs } from "./trailers.js";
 import { instanceHost, instanceProtocol } from "./instance-protocol.js";

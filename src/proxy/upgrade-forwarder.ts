@@ -13,7 +13,7 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage, type 
 import { request as httpsRequest } from "node:https";
 import type { Socket } from "node:net";
 import createDebug from "debug";
-import type { Instance } from "../routing/instance.js";
+import type { Instance } from "../discovery/instance.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
 import { instanceHost, instanceProtocol } from "./instance-protocol.js";
 import { toGatewayError } from "./upstream-errors.js";

@@ -15,6 +15,8 @@ export interface InstanceStats {
    */
   readonly warmUpExempt: boolean;
   inFlight: number;
+  /** Upgraded (WebSocket) connections open to the instance now; each also counts in inFlight while open. */
+  upgraded: number;
   requests: number;
   /** Requests that ended in a gateway error (5xx produced by the gateway, not by the instance). */
   failures: number;
@@ -66,7 +68,7 @@ export class InstanceStatsRegistry {
   }
 
   private create(id: string, warmUpExempt: boolean): InstanceStats {
-    const stats: InstanceStats = { id, firstSeenAt: this.now(), warmUpExempt, inFlight: 0, requests: 0, failures: 0, serverErrors: 0, currentWeight: 0, outlier: { consecutiveFailures: 0, ejectedUntil: 0, ejections: 0 } };
+    const stats: InstanceStats = { id, firstSeenAt: this.now(), warmUpExempt, inFlight: 0, upgraded: 0, requests: 0, failures: 0, serverErrors: 0, currentWeight: 0, outlier: { consecutiveFailures: 0, ejectedUntil: 0, ejections: 0 } };
     this.byId.set(id, stats);
     return stats;
   }

@@ -11,12 +11,19 @@ function pairs(flat: string[]): [string, string][] {
 }
 
 test("hop-by-hop request headers and those named in Connection are dropped; others keep name, order and repeats", () => {
-  const raw = ["Host", "gw.example:3000", "Connection", "keep-alive, X-Secret", "X-Secret", "1", "Accept", "a", "Cookie", "x=1", "Cookie", "y=2", "TE", "trailers", "Upgrade", "h2c", "Expect", "100-continue"];
+  const raw = ["Host", "gw.example:3000", "Connection", "keep-alive, X-Secret", "X-Secret", "1", "Accept", "a", "Cookie", "x=1", "Cookie", "y=2", "TE", "gzip", "Upgrade", "h2c", "Expect", "100-continue"];
   const out = pairs(upstreamRequestHeaders(raw, "keep-alive, X-Secret", fwd));
   assert.deepEqual(out.slice(0, 3), [["accept", "a"], ["cookie", "x=1"], ["cookie", "y=2"]]);
   for (const dropped of ["host", "connection", "x-secret", "te", "upgrade", "expect"]) {
     assert.ok(!out.some(([name]) => name === dropped), `${dropped} should be dropped`);
   }
+});
+
+test("TE is passed on as \"trailers\" only, and only when the client lists that token", () => {
+  const te = (value: string): string[] => pairs(upstreamRequestHeaders(["TE", value], undefined, fwd)).filter(([name]) => name === "te").map(([, v]) => v);
+  assert.deepEqual(te("trailers"), ["trailers"]);
+  assert.deepEqual(te("gzip, trailers;q=1"), ["trailers"]);
+  assert.deepEqual(te("gzip, deflate"), []);
 });
 
 test("X-Forwarded-For appends the client; Proto and Host are set by the gateway, not taken from the client", () => {
