@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -200,6 +200,27 @@ describe("WebSocket proxying", () => {
     }
   });
 
+  test("hostile handshakes on a raw socket: each gets a status line and a JSON body (or the instance's answer), then the connection ends", async () => {
+    const upgradeHead = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    const cases: [string, string, number][] = [
+      ["unknown service", `GET /nope/x HTTP/1.1\r\nHost: a\r\n${upgradeHead}\r\n`, 404],
+      ["dot segments in the service", `GET /..%2f..%2fetc/x HTTP/1.1\r\nHost: a\r\n${upgradeHead}\r\n`, 400],
+      ["a URL past the limit", `GET /chat/${"a".repeat(9000)} HTTP/1.1\r\nHost: a\r\n${upgradeHead}\r\n`, 414],
+      ["no WebSocket key (the instance refuses)", `GET /chat/x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n`, 400],
+      ["a protocol the instance does not speak", `GET /chat/x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: something-else\r\n\r\n`, 400],
+    ];
+    for (const [what, raw, status] of cases) {
+      const socket = connect(gateway.port, "127.0.0.1");
+      socket.write(raw);
+      let answer = "";
+      socket.setEncoding("latin1");
+      socket.on("data", (chunk: string) => (answer += chunk));
+      await once(socket, "close");
+      assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), `${what}: ${answer.slice(0, 200)}`);
+      if (status !== 400 || what.startsWith("dot")) assert.match(answer, /\r\n\r\n\{"error":\{"code":"[A-Z_]+"/, `${what}: a JSON error body`);
+    }
+  });
+
   test("an instance that never answers the handshake gets a JSON 504 after the handshake timeout", async () => {
     const err = await refusal(wsUrl(gateway, "/hanging/socket"));
     assert.equal(err.status, 504);
@@ -326,13 +347,34 @@ describe("WebSocket idle timeout", () => {
     consul = await ConsulAgent.start();
     echo = await startWsEchoBackend("quiet");
     await consul.register({ ID: "quiet", Name: "quiet", Address: "127.0.0.1", Port: echo.port, Check: ttl });
-    gateway = await startTestGateway(consul.address, { GATEWAY_SERVICES: "quiet", GATEWAY_WEBSOCKET_IDLE_TIMEOUT_MS: "300" });
+    gateway = await startTestGateway(consul.address, {
+      GATEWAY_SERVICES: "quiet",
+      GATEWAY_WEBSOCKET_IDLE_TIMEOUT_MS: "1500",
+      // The client timeouts bound a request's head and body; an upgraded connection is past both.
+      GATEWAY_CLIENT_HEADERS_TIMEOUT_MS: "200",
+      GATEWAY_CLIENT_REQUEST_TIMEOUT_MS: "300",
+    });
   });
 
   after(async () => {
     await gateway?.close();
     await echo?.close();
     await consul?.destroy();
+  });
+
+  test("a socket that keeps talking outlives the client header and request timeouts", async () => {
+    const socket = await openWebSocket(wsUrl(gateway, "/quiet/socket"));
+    try {
+      // Past both client timeouts, with traffic more often than the idle timeout.
+      for (let i = 0; i < 4; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        socket.send(`still ${i}`);
+        assert.equal((await nextMessage(socket)).data.toString(), `still ${i}`);
+      }
+    } finally {
+      socket.close();
+      await closed(socket);
+    }
   });
 
   test("a socket with no traffic either way is closed after the idle timeout, on both sides", async () => {
