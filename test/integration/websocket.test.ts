@@ -16,6 +16,7 @@ import WebSocket from "ws";
 import { ConsulAgent } from "../support/consul.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { freePort } from "../support/ports.js";
+import { startTs } from "../support/processes.js";
 import { eventually } from "../support/wait.js";
 import {
   closed,
@@ -381,5 +382,48 @@ describe("WebSocket idle timeout", () => {
     const socket = await openWebSocket(wsUrl(gateway, "/quiet/socket"));
     await closed(socket);
     await eventually(() => echo.openSockets() === 0, 10_000, "the instance's side closed too");
+  });
+});
+
+describe("WebSocket and SIGTERM, as a process", () => {
+  let consul: ConsulAgent;
+  let echo: WsEchoBackend;
+
+  before(async () => {
+    consul = await ConsulAgent.start();
+    echo = await startWsEchoBackend("sigterm");
+    await consul.register({ ID: "sigterm", Name: "live", Address: "127.0.0.1", Port: echo.port, Check: ttl });
+  });
+
+  after(async () => {
+    await echo?.close();
+    await consul?.destroy();
+  });
+
+  test("on SIGTERM an open socket keeps working during the drain grace, then is closed, and the process exits 0", async () => {
+    const port = await freePort();
+    const gateway = startTs("src/main.ts", [], {
+      env: {
+        ...process.env,
+        CONSUL_HTTP_ADDR: consul.address,
+        GATEWAY_HOST: "127.0.0.1",
+        GATEWAY_PORT: String(port),
+        GATEWAY_ADMIN_PORT: "0",
+        GATEWAY_SERVICES: "live",
+        GATEWAY_SHUTDOWN_GRACE_MS: "2000",
+      },
+    });
+    try {
+      const socket = await eventually(() => openWebSocket(`ws://127.0.0.1:${port}/live/socket`), 30_000, "the gateway proxying WebSockets");
+      const done = closed(socket);
+      gateway.child.kill("SIGTERM");
+      socket.send("after SIGTERM");
+      assert.equal((await nextMessage(socket)).data.toString(), "after SIGTERM");
+      await done;
+      assert.equal(await gateway.exited, 0);
+      await eventually(() => echo.openSockets() === 0, 10_000, "the instance's side closed");
+    } finally {
+      await gateway.stop();
+    }
   });
 });

@@ -117,6 +117,8 @@ export function openWebSocket(url: string, options: WebSocket.ClientOptions = {}
 
 /** The next message on the socket (rejects if it closes first). */
 export function nextMessage(socket: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> {
+  // Listening for "close" on a socket that is already closed would wait forever.
+  if (socket.readyState === WebSocket.CLOSED) return Promise.reject(new Error("the socket is closed"));
   return new Promise((resolvePromise, reject) => {
     const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
       cleanup();
