@@ -74,7 +74,8 @@ export class TrailerForwarder {
       };
       res.once("close", onClientClose);
 
-      upstream.once("error", (err) => {
+      // `on`, not `once`: a reset after the head can follow an earlier error and must not go unhandled.
+      upstream.on("error", (err) => {
         res.off("close", onClientClose);
         if (answered) {
           debug("%s %s → %s:%d: response stream broken: %s", req.method, upstreamPath, instance.address, instance.port, err.message);
@@ -98,7 +99,7 @@ export class TrailerForwarder {
           if (answer.rawTrailers.length > 0) res.addTrailers(trailerPairs(answer.rawTrailers));
           res.end();
         });
-        answer.once("error", () => res.destroy());
+        answer.on("error", () => res.destroy());
         res.once("close", () => {
           res.off("close", onClientClose);
           resolve();

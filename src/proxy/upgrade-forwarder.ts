@@ -11,7 +11,7 @@
  */
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { Socket } from "node:net";
+import { isIP, type Socket } from "node:net";
 import createDebug from "debug";
 import type { Instance } from "../discovery/instance.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
@@ -127,7 +127,7 @@ export class UpgradeForwarder {
       headers,
       // An upgraded connection is never given back to a pool.
       agent: false,
-      ...(tls ? { ca: this.options.upstreamCa, servername: /^[\d.:]+$/.test(instance.address) ? undefined : instance.address } : {}),
+      ...(tls ? { ca: this.options.upstreamCa, servername: isIP(instance.address) === 0 ? instance.address : undefined } : {}),
     });
 
     return new Promise<UpgradeOutcome>((resolve, reject) => {
@@ -150,7 +150,8 @@ export class UpgradeForwarder {
         attempt.socket.off("close", onClientClose);
       };
 
-      upstream.once("error", (err) => {
+      // `on`, not `once`: a second error (a reset while a refusal's body streams) must not go unhandled.
+      upstream.on("error", (err) => {
         settle();
         if (answered) return;
         debug("upgrade %s → %s:%d failed before an answer: %s", upstreamPath, instance.address, instance.port, err.message);
@@ -166,7 +167,7 @@ export class UpgradeForwarder {
         res.shouldKeepAlive = false;
         if (!res.destroyed) res.writeHead(answer.statusCode ?? 502, downstreamResponseHeaders(answer.headers));
         answer.pipe(res);
-        answer.once("error", () => res.destroy());
+        answer.on("error", () => res.destroy());
         res.once("close", () => {
           answer.destroy();
           resolve({ switched: false, status: answer.statusCode ?? 502 });
