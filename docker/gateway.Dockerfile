@@ -1,11 +1,13 @@
 # syntax=docker/dockerfile:1
-# koa-consul-gateway: the API gateway (dist/main.js).
+# koa-consul-gateway: the API gateway (dist/main.js), and its registrar
+# (`docker run <image> registrar ...`).
 # Build from the repository root:  docker build -f docker/gateway.Dockerfile .
 #
-# Base: node:20 on Debian bookworm-slim (glibc, Node's tier-1 platform, the
-# same Debian release as the machines that build and test the project).
+# Base: Node 24 LTS on Debian bookworm-slim (glibc, Node's tier-1 platform, the
+# same Debian release as the machines that build and test the project). Node 20
+# reached its end of life on 2026-04-30; 24 is the LTS line with security fixes.
 
-ARG NODE_VERSION=20.20
+ARG NODE_VERSION=24
 
 # ---- build: compile TypeScript with the dev dependencies -------------------
 FROM node:${NODE_VERSION}-bookworm-slim AS build
@@ -47,5 +49,8 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "/app/healthcheck.mjs", "GATEWAY_PORT", "/"]
 # Exec form: node itself receives SIGTERM from `docker stop`, closes its server
 # and exits (compose adds `init: true` so that tini forwards signals and reaps).
+# The entry point is the program, the command its subcommand: no command starts
+# the gateway; `registrar ...` the registrar, `routes ...` the route table CLI.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/main.js"]
+ENTRYPOINT ["node", "dist/main.js"]
+CMD []

@@ -2,14 +2,15 @@
 # koa-consul-gateway: serviceweb, the demo backend (dist/service-web/main.js).
 # Build from the repository root:  docker build -f docker/serviceweb.Dockerfile .
 #
-# In compose, Registrator registers each container in Consul from its exposed
+# In compose, the registrar registers each container in Consul from its exposed
 # port and SERVICE_3000_* variables; CONSUL_HTTP_ADDR stays unset so that the
 # service does not also register itself.
 #
-# Base: node:20 on Debian bookworm-slim (glibc, Node's tier-1 platform, the
-# same Debian release as the machines that build and test the project).
+# Base: Node 24 LTS on Debian bookworm-slim (glibc, Node's tier-1 platform, the
+# same Debian release as the machines that build and test the project). Node 20
+# reached its end of life on 2026-04-30; 24 is the LTS line with security fixes.
 
-ARG NODE_VERSION=20.20
+ARG NODE_VERSION=24
 
 # ---- build: compile TypeScript with the dev dependencies -------------------
 FROM node:${NODE_VERSION}-bookworm-slim AS build
@@ -45,7 +46,7 @@ COPY docker/healthcheck.mjs ./healthcheck.mjs
 # 1000:1000 is the base image's "node" user, given by number so that a runtime
 # (Kubernetes runAsNonRoot, docker --user checks) can tell it is not root.
 USER 1000:1000
-# Registrator (-internal) registers the exposed port: keep EXPOSE in step with SERVICE_WEB_PORT.
+# The registrar (-internal) registers the exposed port: keep EXPOSE in step with SERVICE_WEB_PORT.
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["node", "/app/healthcheck.mjs", "SERVICE_WEB_PORT", "/health"]

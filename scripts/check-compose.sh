@@ -2,7 +2,8 @@
 # Engine-free checks of the Docker deployment (no Docker daemon is needed):
 #   1. `docker-compose config` validates docker-compose.yml against the Compose schema;
 #   2. hadolint lints docker/*.Dockerfile (best practice and syntax);
-#   3. dockerfile-utils, when it is in node_modules, validates their syntax too.
+#   3. dockerfile-utils, when it is in node_modules, validates their syntax too;
+#   4. docker/consul-entrypoint.sh (the locally assembled Consul image's entry point) parses with sh -n.
 # The facts the deployment depends on are asserted by test/unit/compose.test.ts.
 #
 # With CI=true, missing tools are installed: docker-compose from Debian
@@ -67,5 +68,9 @@ if [ -x node_modules/.bin/dockerfile-utils ]; then
   for f in "${DOCKERFILES[@]}"; do node_modules/.bin/dockerfile-utils lint "$f"; done
   log "dockerfile-utils lint: ${DOCKERFILES[*]} valid"
 fi
+
+# ---- 4. the Consul image's entry point (scripts/ensure-engine.sh builds it into hashicorp/consul) ----
+sh -n docker/consul-entrypoint.sh
+log "docker/consul-entrypoint.sh: sh syntax valid"
 
 log "ok"

@@ -14,6 +14,10 @@ import { PrimaryDiscoveryFeed } from "./cluster/primary-discovery-feed.js";
 import { WatcherSupervisor, supervisorOptions } from "./discovery/supervisor.js";
 import { describeRegistry, registryConfig } from "./discovery/registries/create-registry.js";
 
+if (process.argv[2] === "registrar") {
+  const { runRegistrar } = await import("./registrar/main.js");
+  process.exit(await runRegistrar(process.argv.slice(3), process.env));
+}
 if (process.argv[2] === "routes") {
   const { runRoutesCommand } = await import("./admin/routes-cli.js");
   process.exit(await runRoutesCommand(process.argv.slice(3), process.env));

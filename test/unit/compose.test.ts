@@ -97,7 +97,8 @@ function ports(svc: Rec): PortMapping[] {
       const published = p['published'];
       return { host: published === undefined ? undefined : String(published), container: String(p['target']) };
     }
-    const parts = String(p).replace(/\/(tcp|udp)$/, '').split(':');
+    // A host port written as ${VAR:-default} is read as its default, as compose does with VAR unset.
+    const parts = String(p).replace(/\$\{\w+:-([^}]*)\}/g, '$1').replace(/\/(tcp|udp)$/, '').split(':');
     const container = parts.pop() ?? '';
     const host = parts.pop();
     return { host: host === '' ? undefined : host, container };
@@ -142,8 +143,8 @@ function buildOf(svc: Rec): { context: string; dockerfile: string } | undefined 
 const consulServers = (c: Compose) =>
   Object.keys(c.services).filter((n) => String(service(c, n)['image'] ?? '').startsWith('hashicorp/consul:'));
 
-const registrators = (c: Compose) =>
-  Object.keys(c.services).filter((n) => String(service(c, n)['image'] ?? '').startsWith('gliderlabs/registrator:'));
+/** Services that run `koa-consul-gateway registrar` (the gateway's image with the registrar subcommand). */
+const registrars = (c: Compose) => Object.keys(c.services).filter((n) => args(service(c, n))[0] === 'registrar');
 
 /** `host:port` or `scheme://host:port` → [host, port]. */
 function hostPort(addr: string): [string, string] {
@@ -208,6 +209,17 @@ function execForm(rest: string): string[] | undefined {
   }
 }
 
+/** The process a container runs: ENTRYPOINT then CMD, both exec form; undefined when either is the shell form. */
+function programOf(stage: Stage): string[] | undefined {
+  const entry = last(all(stage, 'ENTRYPOINT'));
+  const cmd = last(all(stage, 'CMD'));
+  const entryArgv = entry ? execForm(entry.rest) : [];
+  const cmdArgv = cmd ? execForm(cmd.rest) : [];
+  if (!entryArgv || !cmdArgv) return undefined;
+  const argv = [...entryArgv, ...cmdArgv];
+  return argv.length > 0 ? argv : undefined;
+}
+
 // ---------------------------------------------------------------------------
 // .dockerignore, with Docker's rules: patterns in order, the last one that
 // matches a path or one of its parent folders decides, `!` re-includes.
@@ -266,9 +278,9 @@ const facts: Array<[string, (c: Compose) => void]> = [
       }
     }
   }],
-  ['Consul runs a pinned hashicorp/consul 1.22 release', (c) => {
+  ['Consul runs hashicorp/consul 1.22', (c) => {
     for (const name of consulServers(c)) {
-      assert.match(String(service(c, name)['image']), /^hashicorp\/consul:1\.22\.\d+$/, name);
+      assert.match(String(service(c, name)['image']), /^hashicorp\/consul:1\.22(\.\d+)?$/, name);
     }
   }],
   ['exactly one Consul server serves the UI, on host port 8500', (c) => {
@@ -292,39 +304,51 @@ const facts: Array<[string, (c: Compose) => void]> = [
       assert.match(testCmd, /consul operator raft list-peers|\/v1\/status\/leader.*\|\s*grep/, `${name}: ${testCmd}`);
     }
   }],
-  ['Registrator registers containers by internal address in a Consul server of this file', (c) => {
-    const regs = registrators(c);
-    assert.equal(regs.length, 1, `Registrator services: ${regs.join(', ')}`);
+  ['the registrar registers containers by internal address in a Consul server of this file', (c) => {
+    const regs = registrars(c);
+    assert.equal(regs.length, 1, `registrar services: ${regs.join(', ')}`);
     const argv = args(service(c, regs[0] ?? ''));
-    assert.ok(argv.includes('-internal'), 'Registrator without -internal registers host ports, which serviceweb does not publish');
+    assert.ok(argv.includes('-internal'), 'the registrar without -internal registers host ports, which serviceweb does not publish');
+    assert.ok(argv.includes('-cleanup'), 'without -cleanup, registrations of containers removed while the registrar was away stay');
     const uri = last(argv) ?? '';
     assert.match(uri, /^consul:\/\//, `the registry URI must be the last argument (options come first): ${argv.join(' ')}`);
     const [host, port] = hostPort(uri.replace(/^consul:/, 'http:'));
-    assert.ok(consulServers(c).includes(host), `Registrator points at ${host}, not a Consul server`);
+    assert.ok(consulServers(c).includes(host), `the registrar points at ${host}, not a Consul server`);
     assert.equal(port, '8500');
   }],
-  ['Registrator reads the Docker socket through a read-only mount', (c) => {
-    const mounts = volumes(service(c, registrators(c)[0] ?? ''));
+  ['the registrar reads the Docker socket through a read-only mount, where dockerode looks for it', (c) => {
+    const reg = service(c, registrars(c)[0] ?? '');
+    const mounts = volumes(reg);
     const sock = mounts.find((m) => m.source === '/var/run/docker.sock');
     assert.ok(sock, 'the Docker socket is not mounted');
-    assert.equal(sock.target, '/tmp/docker.sock', 'Registrator reads the socket at /tmp/docker.sock');
+    const dockerHost = env(reg)['DOCKER_HOST'];
+    assert.equal(sock.target, dockerHost ? dockerHost.replace(/^unix:\/\//, '') : '/var/run/docker.sock', 'the socket is not where the registrar reads it');
     assert.ok(sock.readOnly, 'the socket mount is not read-only');
+    assert.match(String(reg['user'] ?? ''), /^(0|root)(:0|:root)?$/, 'the Docker socket is readable by root only');
   }],
-  ['Registrator starts once its Consul server has a leader', (c) => {
-    const reg = service(c, registrators(c)[0] ?? '');
+  ['the registrar runs from the gateway\'s image, without its HTTP healthcheck', (c) => {
+    const reg = service(c, registrars(c)[0] ?? '');
+    assert.deepEqual(buildOf(reg), buildOf(service(c, 'gateway')), 'not built like the gateway');
+    const hc = reg['healthcheck'];
+    // `docker-compose config` writes `disable: true` as `test: [NONE]`.
+    const disabled = isRec(hc) && (hc['disable'] === true || ([] as unknown[]).concat(hc['test'])[0] === 'NONE');
+    assert.ok(disabled, 'the image healthcheck asks the gateway port, which the registrar does not open');
+  }],
+  ['the registrar starts once its Consul server has a leader', (c) => {
+    const reg = service(c, registrars(c)[0] ?? '');
     const target = hostPort((last(args(reg)) ?? '').replace(/^consul:/, 'http:'))[0];
     assert.equal(dependsOn(reg)[target], 'service_healthy');
   }],
-  ['serviceweb is registered by Registrator as service-web with an HTTP check', (c) => {
+  ['serviceweb is registered by the registrar as service-web with an HTTP check', (c) => {
     const e = env(service(c, 'serviceweb'));
     assert.equal(e['SERVICE_3000_NAME'], 'service-web');
     assert.equal(e['SERVICE_3000_CHECK_HTTP'], '/health');
     assert.match(e['SERVICE_3000_CHECK_INTERVAL'] ?? '', /^\d+(ms|s|m)$/, 'SERVICE_3000_CHECK_INTERVAL');
     assert.equal(e['SERVICE_WEB_PORT'] ?? '3000', '3000', 'SERVICE_3000_* names port 3000');
-    assert.equal(e['CONSUL_HTTP_ADDR'], undefined, 'with CONSUL_HTTP_ADDR serviceweb registers itself besides Registrator');
+    assert.equal(e['CONSUL_HTTP_ADDR'], undefined, 'with CONSUL_HTTP_ADDR serviceweb registers itself besides the registrar');
     assert.equal({ ...labels(service(c, 'serviceweb')), ...e }['SERVICE_IGNORE'], undefined);
   }],
-  ['serviceweb exposes port 3000 for Registrator -internal', (c) => {
+  ['serviceweb exposes port 3000 for the registrar -internal', (c) => {
     const svc = service(c, 'serviceweb');
     const exposed = Array.isArray(svc['expose']) ? svc['expose'].map((p) => String(p).replace(/\/tcp$/, '')) : [];
     const b = buildOf(svc);
@@ -356,6 +380,14 @@ const facts: Array<[string, (c: Compose) => void]> = [
     const watched = (env(service(c, 'gateway'))['GATEWAY_SERVICES'] ?? '').split(',').map((s) => s.trim());
     assert.ok(watched.includes(env(service(c, 'serviceweb'))['SERVICE_3000_NAME'] ?? '<unset>'), `GATEWAY_SERVICES=${watched.join(',')}`);
   }],
+  ['the gateway gives up a connection in time to retry the request within its retry deadline', (c) => {
+    // A stopped instance's address can vanish before its deregistration reaches the routes; a connection
+    // to it is then left unanswered until the connect timeout (the lesser of the upstream timeout and 10 s).
+    const e = env(service(c, 'gateway'));
+    const connectMs = Math.min(Number(e['GATEWAY_UPSTREAM_TIMEOUT_MS'] ?? '30000'), 10_000);
+    const deadlineMs = Number(e['GATEWAY_RETRY_DEADLINE_MS'] ?? '10000');
+    assert.ok(connectMs < deadlineMs, `connect timeout ${connectMs} ms leaves no retry within GATEWAY_RETRY_DEADLINE_MS ${deadlineMs} ms`);
+  }],
   ['the gateway starts once every Consul server is healthy', (c) => {
     const deps = dependsOn(service(c, 'gateway'));
     for (const s of consulServers(c)) assert.equal(deps[s], 'service_healthy', `gateway → ${s}`);
@@ -372,14 +404,14 @@ const facts: Array<[string, (c: Compose) => void]> = [
       }
     }
   }],
-  ['Registrator ignores every container but serviceweb', (c) => {
+  ['the registrar ignores every container but serviceweb', (c) => {
     for (const [name, svc] of Object.entries(c.services)) {
-      if (name === 'serviceweb' || registrators(c).includes(name)) continue;
-      assert.equal({ ...labels(svc), ...env(svc) }['SERVICE_IGNORE'], 'true', `${name} would be registered by Registrator`);
+      if (name === 'serviceweb') continue;
+      assert.equal({ ...labels(svc), ...env(svc) }['SERVICE_IGNORE'], 'true', `${name} would be registered by the registrar`);
     }
   }],
   ['gateway and serviceweb run under an init that forwards SIGTERM', (c) => {
-    for (const name of ['gateway', 'serviceweb']) assert.equal(service(c, name)['init'], true, name);
+    for (const name of ['gateway', 'serviceweb', ...registrars(c)]) assert.equal(service(c, name)['init'], true, name);
   }],
   ['every service is built from this repository or runs a pinned public image', (c) => {
     for (const [name, svc] of Object.entries(c.services)) {
@@ -390,7 +422,7 @@ const facts: Array<[string, (c: Compose) => void]> = [
         assert.equal(relative(root, b.dockerfile).split('/')[0], 'docker', `${name}: Dockerfiles live in docker/`);
       } else {
         const image = String(svc['image'] ?? '');
-        assert.match(image, /^(hashicorp\/consul|gliderlabs\/registrator):[\w.-]+$/, `${name}: unknown or untagged image ${image}`);
+        assert.match(image, /^hashicorp\/consul:[\w.-]+$/, `${name}: unknown or untagged image ${image}`);
         assert.doesNotMatch(image, /:latest$/, `${name}: pin a version, not latest`);
       }
       for (const dep of Object.keys(dependsOn(svc))) assert.ok(c.services[dep], `${name} depends on unknown ${dep}`);
@@ -416,11 +448,11 @@ const dockerfileFacts: Array<[string, (d: ReturnType<typeof readDockerfile>, pat
     assert.ok(source && /npm ci\b[^&]*--omit=dev/.test(runs(source)), 'runtime node_modules do not come from npm ci --omit=dev');
     assert.ok(all(runtime, 'COPY').some((i) => /\bpackage\.json\b/.test(i.rest)), 'package.json ("type": "module") missing at run time');
   }],
-  ['base images are pinned Node 20', (d) => {
+  ['base images are Node 24 LTS', (d) => {
     const names = new Set(d.stages.map((s) => s.name));
     for (const s of d.stages) {
       if (names.has(s.from)) continue;
-      assert.match(s.from, /^node:20(\.\d+){0,2}-(bookworm-slim|alpine(\d+\.\d+)?)$/, s.from);
+      assert.match(s.from, /^node:24(\.\d+){0,2}-(bookworm|trixie)-slim$/, s.from);
     }
   }],
   ['runs as a non-root user with NODE_ENV=production', (d) => {
@@ -430,20 +462,19 @@ const dockerfileFacts: Array<[string, (d: ReturnType<typeof readDockerfile>, pat
     assert.match(last(all(runtime, 'USER'))?.rest ?? 'root', /^(node(:node)?|1000(:1000)?)$/, 'runtime stage runs as root');
     assert.ok(all(runtime, 'ENV').some((i) => /\bNODE_ENV=production\b/.test(i.rest)), 'NODE_ENV=production not set');
   }],
-  ['has a HEALTHCHECK, EXPOSE 3000, STOPSIGNAL SIGTERM and an exec-form node CMD', (d) => {
+  ['has a HEALTHCHECK, EXPOSE 3000, STOPSIGNAL SIGTERM and node in exec form as its process', (d) => {
     const runtime = last(d.stages);
     assert.ok(runtime);
     const hc = last(all(runtime, 'HEALTHCHECK'));
     assert.ok(hc && /\bCMD\b/.test(hc.rest), 'no HEALTHCHECK CMD');
     assert.ok(all(runtime, 'EXPOSE').some((i) => i.rest.split(/\s+/).includes('3000')), 'no EXPOSE 3000');
     assert.equal(last(all(runtime, 'STOPSIGNAL'))?.rest, 'SIGTERM');
-    assert.equal(all(runtime, 'ENTRYPOINT').length, 0, 'an ENTRYPOINT would wrap node');
-    const cmd = execForm(last(all(runtime, 'CMD'))?.rest ?? '');
-    assert.ok(cmd, 'CMD must be exec form so that node receives SIGTERM');
+    const cmd = programOf(runtime);
+    assert.ok(cmd, 'ENTRYPOINT or CMD must be exec form so that node receives SIGTERM');
     assert.equal(cmd[0], 'node');
   }],
-  ['the CMD entry point is compiled from a source file in src/', (d, path) => {
-    const cmd = execForm(last(all(last(d.stages) ?? { from: '', name: undefined, instructions: [] }, 'CMD'))?.rest ?? '') ?? [];
+  ['the entry point is compiled from a source file in src/', (d, path) => {
+    const cmd = programOf(last(d.stages) ?? { from: '', name: undefined, instructions: [] }) ?? [];
     const entry = cmd[1] ?? '';
     assert.match(entry, /^dist\/.+\.js$/, `${path}: ${entry}`);
     const source = join(root, entry.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts'));
@@ -476,6 +507,17 @@ const written = (): Compose => asCompose(parse(readFileSync(composeFile, 'utf8')
 for (const [name, check] of facts) {
   test(`compose: ${name}`, () => check(written()));
 }
+
+test('compose: host ports move with GATEWAY_HOST_PORT, CONSUL_HOST_PORT and ADMIN_HOST_PORT, with the usual defaults', () => {
+  const text = readFileSync(composeFile, 'utf8');
+  for (const expr of ['${GATEWAY_HOST_PORT:-3000}:', '${CONSUL_HOST_PORT:-8500}:', '127.0.0.1:${ADMIN_HOST_PORT:-9901}:']) {
+    assert.ok(text.includes(expr), `docker-compose.yml has no port mapping ${expr}`);
+  }
+});
+
+test('compose: no gliderlabs/registrator (unmaintained; its schema 1 images no longer pull)', () => {
+  assert.doesNotMatch(readFileSync(composeFile, 'utf8'), /gliderlabs\/registrator/);
+});
 
 test('.dockerignore keeps node_modules, dist, .git and test artifacts out of the build context', () => {
   const included = dockerignore(root);
