@@ -138,13 +138,14 @@ export function renderReport(report: Report, machineLine: string): string {
   if (report.websocket !== undefined) {
     const w = report.websocket;
     lines.push("", "## WebSocket", "");
-    lines.push(`Echo: ${w.connections} sockets, each sending a 64-byte text message and waiting for its echo before the next, ${w.durationS} s per measurement; the same \`ws\` echo instance reached directly and through the gateway, interleaved; medians.`, "");
+    lines.push(`Echo: ${w.connections} sockets, each sending a 64-byte text message and waiting for its echo before the next, ${w.durationS} s per measurement; the same \`ws\` echo instance reached directly, through a bare TCP relay (the floor for a Node relay) and through the gateway, in rotating order; medians.`, "");
     lines.push("| Target | messages/s | × direct | messages/s per round |", "|---|---:|---:|---|");
     const direct = w.echo.find((e) => e.target === "direct");
     for (const e of w.echo) lines.push(`| ${e.target} | ${f(e.messagesPerSecond)} | ${direct ? f(e.messagesPerSecond / direct.messagesPerSecond, 2) : "–"} | ${e.runs.map((r) => f(r)).join(", ")} |`);
     const i = w.idle;
     lines.push("", "| Idle upgraded connections | gateway RSS before MiB | with them MiB | per connection KiB | echo instance per connection KiB |", "|---:|---:|---:|---:|---:|");
     lines.push(`| ${i.opened} of ${i.asked} asked | ${f(i.gatewayBeforeMiB, 1)} | ${f(i.gatewayWithConnectionsMiB, 1)} | ${f(i.perConnectionKiB, 1)} | ${f(i.echoInstancePerConnectionKiB, 1)} |`);
+    if (w.relayIdle !== undefined) lines.push("", `The bare TCP relay (\`bench/peers/tcp-relay.ts\`) with ${w.relayIdle.opened} idle connections: ${f(w.relayIdle.perConnectionKiB, 1)} KiB per connection.`);
     if (i.note !== undefined) lines.push("", `Connections: ${i.note}.`);
   }
 

@@ -5,7 +5,8 @@
  *
  * Echo: `connections` sockets each send a 64-byte text message and wait for
  * its echo before the next (ping-pong), for `durationS`, after a warm-up; the
- * two targets alternate over `rounds`, medians kept.
+ * targets (direct, a bare TCP relay as the floor, the gateway) rotate over
+ * `rounds`, medians kept.
  * Idle: a client process opens `idleConnections` sockets through the gateway
  * and keeps them silent; the gateway's RSS before and after, per connection.
  * Each upgraded connection holds two descriptors in the gateway (client and
@@ -35,8 +36,10 @@ export interface WebSocketSettings {
   idleConnections: number;
 }
 
+type Target = "direct" | "tcp relay" | "gateway";
+
 export interface EchoRate {
-  target: "direct" | "gateway";
+  target: Target;
   messagesPerSecond: number;
   runs: number[];
 }
@@ -47,6 +50,8 @@ export interface WebSocketResult {
   echo: EchoRate[];
   /** Gateway ÷ direct. */
   ratio: number;
+  /** The bare TCP relay (bench/peers/tcp-relay.ts) with the same idle connections, for comparison. */
+  relayIdle: { opened: number; perConnectionKiB: number } | undefined;
   idle: {
     asked: number;
     opened: number;
@@ -118,9 +123,24 @@ async function echoRate(url: string, settings: WebSocketSettings): Promise<numbe
   }
 }
 
+/** RSS per idle connection of the bare relay, for the same count; undefined when its clients failed. */
+async function idleOnRelay(relay: Started, url: string, count: number): Promise<{ opened: number; perConnectionKiB: number } | undefined> {
+  const before = rssMiB(relay.child.pid!) ?? NaN;
+  const clients = startTsNode(join(REPO, "bench/peers/ws-idle-clients.ts"), [url, String(count)]);
+  try {
+    const [, status, opened] = await clients.waitForOutput(/(open|failed) (\d+)/, 600_000);
+    if (status !== "open") return undefined;
+    await sleep(2000);
+    return { opened: Number(opened), perConnectionKiB: (((rssMiB(relay.child.pid!) ?? NaN) - before) * 1024) / Number(opened) };
+  } finally {
+    await clients.stop();
+  }
+}
+
 export async function measureWebSocket(consul: ConsulAgent, settings: WebSocketSettings, log: (line: string) => void): Promise<WebSocketResult> {
   const echo = startTsNode(join(REPO, "test/support/ws-echo-server.ts"), ["bench-ws"]);
   let gateway: Started | undefined;
+  let relay: Started | undefined;
   let clients: Started | undefined;
   try {
     const echoPort = Number((await echo.waitForOutput(/listening on (\d+)/, 30_000))[1]);
@@ -134,27 +154,41 @@ export async function measureWebSocket(consul: ConsulAgent, settings: WebSocketS
       GATEWAY_WARMUP_MS: "0",
       GATEWAY_SERVICES: `${SERVICE},${WS_SERVICE}`,
     });
+    relay = startTsNode(join(REPO, "bench/peers/tcp-relay.ts"), [], { BACKEND_PORT: String(echoPort) });
+    const relayPort = Number((await relay.waitForOutput(/listening (\d+)/, 30_000))[1]);
     const direct = `ws://127.0.0.1:${echoPort}/`;
+    const viaRelay = `ws://127.0.0.1:${relayPort}/`;
     const through = `ws://127.0.0.1:${port}/${WS_SERVICE}/`;
     await eventually(async () => {
       (await open(through)).terminate();
       return true;
     }, 30_000, `a WebSocket through the gateway on ${through} (output: ${gateway.output().slice(-500)})`);
 
-    const runs: Record<"direct" | "gateway", number[]> = { direct: [], gateway: [] };
+    const targets: Target[] = ["direct", "tcp relay", "gateway"];
+    const urls: Record<Target, string> = { direct, "tcp relay": viaRelay, gateway: through };
+    const runs: Record<Target, number[]> = { direct: [], "tcp relay": [], gateway: [] };
     for (let round = 0; round < settings.rounds; round++) {
-      const order = round % 2 === 0 ? (["direct", "gateway"] as const) : (["gateway", "direct"] as const);
-      for (const target of order) runs[target].push(await echoRate(target === "direct" ? direct : through, settings));
+      // The order rotates each round, so that no target always runs first (or last) on a loaded machine.
+      for (let i = 0; i < targets.length; i++) {
+        const target = targets[(round + i) % targets.length]!;
+        runs[target].push(await echoRate(urls[target], settings));
+      }
     }
-    const echoRates: EchoRate[] = (["direct", "gateway"] as const).map((target) => ({ target, messagesPerSecond: median(runs[target]), runs: runs[target] }));
-    const ratio = echoRates[1]!.messagesPerSecond / echoRates[0]!.messagesPerSecond;
-    log(`websocket echo: direct ${echoRates[0]!.messagesPerSecond.toFixed(0)} msg/s, gateway ${echoRates[1]!.messagesPerSecond.toFixed(0)} msg/s (× ${ratio.toFixed(2)})`);
+    const echoRates: EchoRate[] = targets.map((target) => ({ target, messagesPerSecond: median(runs[target]), runs: runs[target] }));
+    const rate = (target: Target): number => echoRates.find((e) => e.target === target)!.messagesPerSecond;
+    const ratio = rate("gateway") / rate("direct");
+    log(`websocket echo: direct ${rate("direct").toFixed(0)} msg/s, tcp relay ${rate("tcp relay").toFixed(0)}, gateway ${rate("gateway").toFixed(0)} msg/s (× ${ratio.toFixed(2)} direct)`);
 
     // Two descriptors per connection in the gateway, and some to spare for its own (Consul, admin, logs).
     const hard = hardFileLimit();
     const fit = Math.floor((hard - 256) / 2);
     const asked = settings.idleConnections;
     const wanted = Math.min(asked, fit);
+    await sleep(1000);
+    // The floor first: the bare relay with the same count, then stopped (the echo instance holds them all).
+    const relayIdle = await idleOnRelay(relay, viaRelay, wanted);
+    await relay.stop();
+    relay = undefined;
     await sleep(1000);
     const gatewayBeforeMiB = rssMiB(gateway.child.pid!) ?? NaN;
     const echoBeforeMiB = rssMiB(echo.child.pid!) ?? NaN;
@@ -175,6 +209,7 @@ export async function measureWebSocket(consul: ConsulAgent, settings: WebSocketS
       durationS: settings.durationS,
       echo: echoRates,
       ratio,
+      relayIdle,
       idle: {
         asked,
         opened,
@@ -187,6 +222,7 @@ export async function measureWebSocket(consul: ConsulAgent, settings: WebSocketS
     };
   } finally {
     await clients?.stop();
+    await relay?.stop();
     await gateway?.stop();
     await echo.stop();
     await consul.deregister(`${WS_SERVICE}-1`).catch(() => {});
