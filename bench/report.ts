@@ -7,6 +7,7 @@ import type { ScaleResult } from "./scale.js";
 import type { ChurnResult } from "./churn.js";
 import type { MemoryResult } from "./memory.js";
 import type { ProfileSummary } from "./profile.js";
+import type { WebSocketResult } from "./websocket.js";
 
 export interface Report {
   date: Date;
@@ -27,6 +28,7 @@ export interface Report {
   churnFailure?: string | undefined;
   memory: MemoryResult | undefined;
   profile: ProfileSummary | undefined;
+  websocket?: WebSocketResult | undefined;
   notes: string[];
 }
 
@@ -146,6 +148,20 @@ export function renderReport(report: Report, machineLine: string): string {
     lines.push(`| ${f(m.idleMiB, 1)} | ${f(m.watcherIdleMiB, 1)} | ${f(m.underLoadMiB, 1)} | ${f(m.growthMiB, 1)} | ${m.durationS} s at ${f(m.load.requestsPerSecond)} req/s | ${m.requests} |`);
     lines.push("", `RSS over the run (s: MiB): ${m.samples.map((s) => `${s.atS}: ${f(s.rssMiB, 0)}`).join(", ")}.`);
     lines.push(`Growth is RSS at the end less RSS after the first quarter of the run (the heap's warm-up excluded): ${f((m.growthMiB * 2 ** 20) / Math.max(1, m.requests), 2)} bytes per request.`);
+  }
+
+  if (report.websocket !== undefined) {
+    const w = report.websocket;
+    lines.push("", "## WebSocket", "");
+    lines.push(`Echo: ${w.connections} sockets, each sending a 64-byte text message and waiting for its echo before the next, ${w.durationS} s per measurement; the same \`ws\` echo instance reached directly, through a bare TCP relay (the floor for a Node relay) and through the gateway, in rotating order; medians.`, "");
+    lines.push("| Target | messages/s | × direct | messages/s per round |", "|---|---:|---:|---|");
+    const direct = w.echo.find((e) => e.target === "direct");
+    for (const e of w.echo) lines.push(`| ${e.target} | ${f(e.messagesPerSecond)} | ${direct ? f(e.messagesPerSecond / direct.messagesPerSecond, 2) : "–"} | ${e.runs.map((r) => f(r)).join(", ")} |`);
+    const i = w.idle;
+    lines.push("", "| Idle upgraded connections | gateway RSS before MiB | with them MiB | per connection KiB | echo instance per connection KiB |", "|---:|---:|---:|---:|---:|");
+    lines.push(`| ${i.opened} of ${i.asked} asked | ${f(i.gatewayBeforeMiB, 1)} | ${f(i.gatewayWithConnectionsMiB, 1)} | ${f(i.perConnectionKiB, 1)} | ${f(i.echoInstancePerConnectionKiB, 1)} |`);
+    if (w.relayIdle !== undefined) lines.push("", `The bare TCP relay (\`bench/peers/tcp-relay.ts\`) with ${w.relayIdle.opened} idle connections: ${f(w.relayIdle.perConnectionKiB, 1)} KiB per connection.`);
+    if (i.note !== undefined) lines.push("", `Connections: ${i.note}.`);
   }
 
   if (report.profile !== undefined) {

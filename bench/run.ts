@@ -19,11 +19,12 @@ import { machine, renderReport, verdicts, type Report } from "./report.js";
 import { measureScale, type ScaleOptions, type ScaleResult } from "./scale.js";
 import { CHURN_FULL, CHURN_SMOKE, measureChurn, type ChurnResult } from "./churn.js";
 import { measureThroughput, startTargets, type TargetSummary } from "./throughput.js";
+import { measureWebSocket, type WebSocketResult } from "./websocket.js";
 
 const smoke = process.argv.includes("--smoke");
 const settings = smoke
-  ? { rounds: 1, warmupS: 1, durationS: 2, connections: 50, propagationCycles: 10, memoryS: 10, scale: [{ watch: "per-service", services: 100, instancesPerService: 10, changes: 1 }, { watch: "shared", services: 100, instancesPerService: 10, changes: 1 }] as ScaleOptions[] }
-  : { rounds: 5, warmupS: 2, durationS: 5, connections: 50, propagationCycles: 100, memoryS: 120, scale: [{ watch: "per-service", services: 150, instancesPerService: 10, changes: 5 }, { watch: "per-service", services: 1000, instancesPerService: 10, changes: 5 }, { watch: "shared", services: 1000, instancesPerService: 10, changes: 5 }] as ScaleOptions[] };
+  ? { rounds: 1, warmupS: 1, durationS: 2, connections: 50, propagationCycles: 10, memoryS: 10, idleWebSockets: 200, scale: [{ watch: "per-service", services: 100, instancesPerService: 10, changes: 1 }, { watch: "shared", services: 100, instancesPerService: 10, changes: 1 }] as ScaleOptions[] }
+  : { rounds: 5, warmupS: 2, durationS: 5, connections: 50, propagationCycles: 100, memoryS: 120, idleWebSockets: 10_000, scale: [{ watch: "per-service", services: 150, instancesPerService: 10, changes: 5 }, { watch: "per-service", services: 1000, instancesPerService: 10, changes: 5 }, { watch: "shared", services: 1000, instancesPerService: 10, changes: 5 }] as ScaleOptions[] };
 
 const log = (line: string): void => console.log(`bench: ${line}`);
 const started = Date.now();
@@ -42,6 +43,7 @@ let churn: ChurnResult | undefined;
 let churnFailure: string | undefined;
 let memory: MemoryResult | undefined;
 let profile: ProfileSummary | undefined;
+let websocket: WebSocketResult | undefined;
 
 let backend: Running | undefined;
 let consul: ConsulAgent | undefined;
@@ -71,6 +73,13 @@ try {
   memory = await measureMemory(fresh, settings.connections, settings.memoryS);
   log(`memory: idle ${memory.idleMiB.toFixed(1)} MiB, under load ${memory.underLoadMiB.toFixed(1)} MiB, growth ${memory.growthMiB.toFixed(1)} MiB over ${memory.requests} requests`);
   await running.pop()!.stop();
+
+  log(`websocket: echo through the gateway and direct, then ${settings.idleWebSockets} idle upgraded connections`);
+  websocket = await measureWebSocket(
+    consul,
+    { rounds: settings.rounds, warmupS: settings.warmupS, durationS: settings.durationS, connections: settings.connections, idleConnections: settings.idleWebSockets },
+    log,
+  );
 
   log("profile: the single process under the same load with --cpu-prof");
   profile = await profileGateway(consul, settings, join(REPO, smoke ? "test-artifacts" : "bench/results"));
@@ -119,6 +128,7 @@ const report: Report = {
   churnFailure,
   memory,
   profile,
+  websocket,
   notes,
 };
 const markdown = renderReport(report, machine(nginxBinary()));

@@ -4,6 +4,7 @@
  * A bad value stops the start with a message that names the setting and the
  * accepted form.
  */
+import { accessSync, constants } from "node:fs";
 import { BALANCER_NAMES, HASH_KEY_FORM, isBalancerName, parseHashKey, type BalancerName, type HashKey } from "./balancer-options.js";
 import type { HealthState } from "./health-state.js";
 import { isPlainPath } from "./plain-path.js";
@@ -30,6 +31,16 @@ export interface GatewayConfig {
   readonly registry: RegistryKind;
   readonly consulAddresses: readonly ConsulAddress[];
   readonly consulToken: string | undefined;
+  readonly consulCaFile: string | undefined;
+  readonly consulClientCert: string | undefined;
+  readonly consulClientKey: string | undefined;
+  readonly consulTlsServerName: string | undefined;
+  readonly consulSslVerify: boolean;
+  readonly consulDatacenter: string | undefined;
+  readonly upstreamCaFile: string | undefined;
+  readonly websocketHandshakeTimeoutMs: number;
+  readonly websocketIdleTimeoutMs: number;
+  readonly websocketDeregisteredGraceMs: number;
   /** host:port[,host:port...], normalised; node-zookeeper-client takes it as one string. */
   readonly zookeeperConnect: string;
   readonly services: readonly string[];
@@ -147,6 +158,17 @@ function serviceName(name: string, env: string): string {
   return name;
 }
 
+/** A PEM file the gateway can read; checked at start so that a typo stops it there, not at the first TLS connection. */
+function pemFile(raw: string, env: string): string {
+  const path = raw.trim();
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (err) {
+    throw new ConfigError(env, `expected a readable PEM file, got ${JSON.stringify(raw)} (${(err as NodeJS.ErrnoException).code ?? "unreadable"})`);
+  }
+  return path;
+}
+
 /** RFC 9110 token characters, what a header name is made of. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 
@@ -204,6 +226,40 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   consulToken: {
     key: "consulToken", env: "CONSUL_HTTP_TOKEN", form: "an ACL token", default: undefined,
     doc: "ACL token sent to Consul.", parse: (raw) => raw,
+  },
+  consulCaFile: {
+    key: "consulCaFile", env: "CONSUL_CACERT", form: "a PEM file", default: undefined,
+    doc: "CA certificate(s) that signed the Consul agents' certificates, for `https://` addresses (unset: the system's CAs).", parse: pemFile,
+  },
+  consulClientCert: {
+    key: "consulClientCert", env: "CONSUL_CLIENT_CERT", form: "a PEM file", default: undefined,
+    doc: "Client certificate presented to Consul (agents with `verify_incoming`); needs `CONSUL_CLIENT_KEY`.", parse: pemFile,
+  },
+  consulClientKey: {
+    key: "consulClientKey", env: "CONSUL_CLIENT_KEY", form: "a PEM file", default: undefined,
+    doc: "Private key of `CONSUL_CLIENT_CERT`.", parse: pemFile,
+  },
+  consulTlsServerName: {
+    key: "consulTlsServerName", env: "CONSUL_TLS_SERVER_NAME", form: "a host name", default: undefined,
+    doc: "Name the Consul agent's certificate is checked against (and sent as SNI), when the address is not that name (e.g. `server.dc1.consul`).",
+    parse: (raw, env) => {
+      if (!/^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/.test(raw.trim()) || raw.trim().length > 253) {
+        throw new ConfigError(env, `expected a host name, got ${JSON.stringify(raw)}`);
+      }
+      return raw.trim();
+    },
+  },
+  consulSslVerify: {
+    key: "consulSslVerify", env: "CONSUL_HTTP_SSL_VERIFY", form: "true, false", default: "true",
+    doc: "Check the Consul agent's certificate; `false` accepts any (trials only: anyone on the path can then pose as Consul).", parse: boolean,
+  },
+  consulDatacenter: {
+    key: "consulDatacenter", env: "CONSUL_DATACENTER", form: "a datacenter name", default: undefined,
+    doc: "Datacenter whose services are watched (Consul's `dc` parameter; unset: the agent's own). Consul's CLI has only a flag for it, `-datacenter`.",
+    parse: (raw, env) => {
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw.trim())) throw new ConfigError(env, `expected a datacenter name (letters, digits, '-', '_'), got ${JSON.stringify(raw)}`);
+      return raw.trim();
+    },
   },
   zookeeperConnect: {
     key: "zookeeperConnect", env: "ZOOKEEPER_CONNECT", form: "host:port[,host:port...]", default: "127.0.0.1:2181",
@@ -340,6 +396,22 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   upstreamTimeoutMs: {
     key: "upstreamTimeoutMs", env: "GATEWAY_UPSTREAM_TIMEOUT_MS", form: "1-3600000", default: "30000",
     doc: "Longest wait for an instance's response headers, and between body chunks, before 504.", parse: integer(1, 3_600_000),
+  },
+  upstreamCaFile: {
+    key: "upstreamCaFile", env: "GATEWAY_UPSTREAM_CA", form: "a PEM file", default: undefined,
+    doc: "CA certificate(s) for instances that serve HTTPS (meta `gateway-protocol=https`); unset: the system's CAs.", parse: pemFile,
+  },
+  websocketHandshakeTimeoutMs: {
+    key: "websocketHandshakeTimeoutMs", env: "GATEWAY_WEBSOCKET_HANDSHAKE_TIMEOUT_MS", form: "1-600000", default: "10000",
+    doc: "Longest wait for an instance to answer a WebSocket (upgrade) handshake, connecting included, before 504.", parse: integer(1, 600_000),
+  },
+  websocketIdleTimeoutMs: {
+    key: "websocketIdleTimeoutMs", env: "GATEWAY_WEBSOCKET_IDLE_TIMEOUT_MS", form: "0-86400000", default: "600000",
+    doc: "An upgraded connection with no bytes either way for this long is closed (0: never).", parse: integer(0, 86_400_000),
+  },
+  websocketDeregisteredGraceMs: {
+    key: "websocketDeregisteredGraceMs", env: "GATEWAY_WEBSOCKET_DEREGISTERED_GRACE_MS", form: "0-3600000", default: "30000",
+    doc: "Upgraded connections to an instance that left the route table are closed this long after it left.", parse: integer(0, 3_600_000),
   },
   discoveryTimeoutMs: {
     key: "discoveryTimeoutMs", env: "GATEWAY_DISCOVERY_TIMEOUT_MS", form: "1-600000", default: "5000",
@@ -522,6 +594,10 @@ function flagsToEnv(argv: readonly string[]): Record<string, string> {
 export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): GatewayConfig {
   const merged: NodeJS.ProcessEnv = { ...env, ...flagsToEnv(argv) };
   const config = parseSettings(merged, SETTING_LIST) as unknown as GatewayConfig;
+  if ((config.consulClientCert === undefined) !== (config.consulClientKey === undefined)) {
+    const missing = config.consulClientCert === undefined ? SETTINGS.consulClientCert.env : SETTINGS.consulClientKey.env;
+    throw new ConfigError(missing, "a client certificate and its key go together: set CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY, or neither");
+  }
   if (config.watch === "shared" && config.registry !== "consul") {
     throw new ConfigError(SETTINGS.watch.env, `shared is a Consul watch mode; with GATEWAY_REGISTRY=${config.registry} each service is watched on its own (leave it unset or per-service)`);
   }
@@ -538,7 +614,10 @@ function parseSettings(env: NodeJS.ProcessEnv, settings: readonly Setting<keyof 
 }
 
 /** The settings that say which registry to use and how to reach it. */
-export const REGISTRY_SETTING_KEYS = ["registry", "consulAddresses", "consulToken", "consulWaitMs", "consulConsistency", "consulCached", "healthStates", "zookeeperConnect", "watcherRestartMaxMs", "consulMaxConnsPerClient"] as const;
+export const REGISTRY_SETTING_KEYS = [
+  "registry", "consulAddresses", "consulToken",
+  "consulCaFile", "consulClientCert", "consulClientKey", "consulTlsServerName", "consulSslVerify", "consulDatacenter",
+  "consulWaitMs", "consulConsistency", "consulCached", "healthStates", "zookeeperConnect", "watcherRestartMaxMs", "consulMaxConnsPerClient"] as const;
 export type RegistrySettings = Pick<GatewayConfig, (typeof REGISTRY_SETTING_KEYS)[number]>;
 
 /** Only the registry's settings, from the environment: the demo service registers itself with the gateway's variables. */

@@ -50,6 +50,7 @@ export function instanceView(instance: Instance, stats: InstanceStats | undefine
     warmUp: round4(warmUp),
     firstSeenAt: stats === undefined ? null : new Date(stats.firstSeenAt).toISOString(),
     inFlight: stats?.inFlight ?? 0,
+    upgradedConnections: stats?.upgraded ?? 0,
     requests,
     failures,
     serverErrors,

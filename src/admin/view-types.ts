@@ -31,6 +31,8 @@ export interface InstanceView {
   /** When this gateway first saw the instance. */
   firstSeenAt: string | null;
   inFlight: number;
+  /** Upgraded (WebSocket) connections open to the instance now (also counted in inFlight). */
+  upgradedConnections: number;
   requests: number;
   /** Requests the gateway answered with an error (unreachable, timeout, ...). */
   failures: number;

@@ -11,6 +11,7 @@ import ConsulClient from "consul";
 import createDebug from "debug";
 import type { ConsistencyMode, ConsulAddress } from "../config.js";
 import type { ServiceRegistration } from "./registries/registry.js";
+import { consulHttpsAgent, type ConsulTlsSettings } from "./consul-tls.js";
 import { backoffDelay } from "./restart-backoff.js";
 
 const debug = createDebug("gateway:consul");
@@ -59,12 +60,24 @@ interface NodeConsul {
   _ext(event: "onCreate", hook: (request: { opts: { name?: string; query?: Record<string, string> } }, next: () => void) => void): void;
 }
 
-function createClient(address: ConsulAddress, token: string | undefined): NodeConsul {
+/** How to reach Consul beyond its address: the ACL token, TLS (for https:// addresses) and the datacenter. */
+export interface ConsulConnection {
+  token: string | undefined;
+  tls?: ConsulTlsSettings;
+  /** Consul's `dc` parameter on every request; undefined: the agent's own datacenter. */
+  datacenter?: string | undefined;
+}
+
+function createClient(address: ConsulAddress, { token, tls, datacenter }: ConsulConnection): NodeConsul {
+  const secure = address.protocol === "https:";
+  const defaults = { ...(token === undefined ? {} : { token }), ...(datacenter === undefined ? {} : { dc: datacenter }) };
   return new (ConsulClient as unknown as new (o: unknown) => NodeConsul)({
     host: address.host,
     port: address.port,
-    secure: address.protocol === "https:",
-    ...(token === undefined ? {} : { defaults: { token } }),
+    secure,
+    // node-consul makes a plain keep-alive agent; for TLS, one that carries the CA, client certificate and checks.
+    ...(secure && tls !== undefined ? { agent: consulHttpsAgent(tls) } : {}),
+    ...(Object.keys(defaults).length === 0 ? {} : { defaults }),
   });
 }
 
@@ -72,8 +85,8 @@ function createClient(address: ConsulAddress, token: string | undefined): NodeCo
 export class ConsulRegistrar {
   private readonly client: NodeConsul;
 
-  constructor(address: ConsulAddress, token: string | undefined) {
-    this.client = createClient(address, token);
+  constructor(address: ConsulAddress, connection: ConsulConnection) {
+    this.client = createClient(address, connection);
   }
 
   async register(registration: ServiceRegistration): Promise<void> {
@@ -93,9 +106,8 @@ export interface WatchHandle {
   end(): void;
 }
 
-export interface ConsulWatcherOptions {
+export interface ConsulWatcherOptions extends ConsulConnection {
   addresses: readonly ConsulAddress[];
-  token: string | undefined;
   waitMs: number;
   backoffMaxMs: number;
   consistency: ConsistencyMode;
@@ -123,7 +135,7 @@ export class ConsulWatcher {
   private current = 0;
 
   constructor(private readonly options: ConsulWatcherOptions) {
-    this.clients = options.addresses.map((a) => createClient(a, options.token));
+    this.clients = options.addresses.map((a) => createClient(a, options));
     if (options.cached) for (const client of this.clients) addCachedParameter(client);
   }
 

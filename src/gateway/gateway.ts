@@ -10,11 +10,14 @@
  */
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import createDebug from "debug";
 import type { GatewayConfig } from "../config.js";
 import type { DiscoveryFeed } from "../discovery/discovery-feed.js";
 import { Forwarder } from "../proxy/forwarder.js";
+import { TrailerForwarder } from "../proxy/trailer-forwarder.js";
+import { UpgradeForwarder } from "../proxy/upgrade-forwarder.js";
 import { ServiceBalancers } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import { OutlierDetector } from "../routing/outlier-detector.js";
@@ -34,6 +37,8 @@ import { RequestRouter } from "../routing/request-router.js";
 import { ServiceResolver } from "../routing/service-resolver.js";
 import { Subscriptions } from "../routing/subscriptions.js";
 import type { RouteTable } from "../routing/route-table.js";
+import { DepartedUpgrades } from "./departed-upgrades.js";
+import { handleUpgrades } from "./upgrade-handler.js";
 
 const debug = createDebug("gateway:server");
 
@@ -58,6 +63,13 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
   const stats = new InstanceStatsRegistry();
   const snapshot = config.snapshotFile === undefined ? undefined : new SnapshotWriter(config.snapshotFile);
   const events = new TableChangeLog({ registry: config.registry });
+  const upstreamCa = config.upstreamCaFile === undefined ? undefined : readFileSync(config.upstreamCaFile);
+  const upgrader = new UpgradeForwarder({
+    handshakeTimeoutMs: config.websocketHandshakeTimeoutMs,
+    idleTimeoutMs: config.websocketIdleTimeoutMs,
+    upstreamCa,
+  });
+  const departed = new DepartedUpgrades(upgrader, () => store.current, config.websocketDeregisteredGraceMs);
   const exposure = new ExposurePolicy({ exposedByDefault: config.exposedByDefault, constraint: config.constraints?.test });
   let subscriptions: Subscriptions | undefined;
   let lastCatalog: RouteTable["catalog"];
@@ -68,6 +80,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     (table) => {
       snapshot?.schedule(table);
       events.tableSwapped(table);
+      departed.tableSwapped(table);
       if (table.catalog !== lastCatalog && table.catalog !== undefined) subscriptions?.catalogChanged(table.catalog.services, updater.hidden);
       lastCatalog = table.catalog;
     },
@@ -105,7 +118,8 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
   if (store.current.catalog !== undefined) subscriptions.catalogChanged(store.current.catalog.services, updater.hidden);
   subscriptions.start();
 
-  const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, maxResponseHeaderBytes: config.maxResponseHeaderBytes });
+  const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, maxResponseHeaderBytes: config.maxResponseHeaderBytes, upstreamCa });
+  const trailerForwarder = new TrailerForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, upstreamCa });
   const resolver = new ServiceResolver(store, subscriptions, config.discoveryTimeoutMs);
   const outliers = new OutlierDetector(stats, {
     consecutiveGatewayFailures: config.outlierConsecutiveFailures,
@@ -116,7 +130,13 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     maxEjectionMs: config.outlierMaxEjectionMs,
   });
   let draining = false;
-  const observability = createObservability(config, { store, watcher: routes, events, outliers: (routes) => outliers.state(routes.instances) });
+  const observability = createObservability(config, {
+    store,
+    watcher: routes,
+    events,
+    outliers: (routes) => outliers.state(routes.instances),
+    upgradedConnections: (service) => upgrader.openTo(service),
+  });
   const requestRouter = new RequestRouter(store, () => resolver.catalog(), config);
   const weights = new TrafficWeights(stats, config);
   const balancer = new ServiceBalancers(
@@ -128,6 +148,8 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     resolver,
     balancer,
     forwarder,
+    trailerForwarder,
+    upgrader,
     stats,
     outliers,
     retry: { maxAttempts: config.retryAttempts, deadlineMs: config.retryDeadlineMs },
@@ -138,6 +160,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     observe: observability.middleware,
   });
 
+  const handle = app.callback();
   const server = createServer(
     {
       maxHeaderSize: config.maxHeaderBytes,
@@ -146,8 +169,9 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
       // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
       connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.clientHeadersTimeoutMs / 4))),
     },
-    app.callback(),
+    handle,
   );
+  handleUpgrades(server, handle);
   // One more than the limit, so that request-limits.ts can see the limit was passed and say so.
   server.maxHeadersCount = config.maxHeaderCount + 1;
   server.on("clientError", answerClientError);
@@ -197,13 +221,16 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     });
     await Promise.race([closed, graceOver]);
     clearTimeout(timer);
-    // Whatever is still open after the grace period is cut.
+    // Whatever is still open after the grace period is cut, upgraded connections too.
     server.closeAllConnections();
+    upgrader.destroyAll();
+    departed.stop();
     await Promise.all([closed, routes.stop()]);
     updater.stop();
     subscriptions?.stop();
     // After the proxy server: the last requests still get their access log lines.
     await snapshot?.flush();
+    trailerForwarder.close();
     await Promise.all([forwarder.close(), adminServer?.close(), observability.close()]);
     debug("closed");
   }

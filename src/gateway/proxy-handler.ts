@@ -6,11 +6,14 @@
 import type { Context } from "koa";
 import createDebug from "debug";
 import type { Balancer } from "../routing/balancers/index.js";
-import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
+import type { InstanceStats, InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { OutlierDetector } from "../routing/outlier-detector.js";
 import type { Forwarder } from "../proxy/forwarder.js";
+import type { TrailerForwarder } from "../proxy/trailer-forwarder.js";
+import type { UpgradeForwarder } from "../proxy/upgrade-forwarder.js";
+import type { Instance } from "../discovery/instance.js";
 import type { ProxyRequestState } from "../observability/request-state.js";
-import { forwardedFor, type ForwardingPolicy } from "../proxy/forwarded-headers.js";
+import { forwardedFor, type ForwardedFor, type ForwardingPolicy } from "../proxy/forwarded-headers.js";
 import { LazyBody } from "../proxy/lazy-body.js";
 import { classifyFailure, isRetryable } from "../proxy/retry-policy.js";
 import { instanceKey } from "../discovery/instance.js";
@@ -18,6 +21,7 @@ import { GatewayError } from "../errors.js";
 import type { RequestRouter } from "../routing/request-router.js";
 import type { ServiceResolver } from "../routing/service-resolver.js";
 import { sendContinue } from "./expect-continue.js";
+import { upgradeOf, type UpgradeRequest } from "./upgrade-handler.js";
 
 const debug = createDebug("gateway:proxy");
 
@@ -33,6 +37,10 @@ export interface ProxyHandlerDeps {
   resolver: ServiceResolver;
   balancer: Balancer;
   forwarder: Forwarder;
+  /** Requests that declare trailers (undici cannot send them). */
+  trailerForwarder: TrailerForwarder;
+  /** Upgrade requests (WebSocket handshakes), then their connections. */
+  upgrader: UpgradeForwarder;
   stats: InstanceStatsRegistry;
   outliers: OutlierDetector;
   retry: RetryOptions;
@@ -47,7 +55,47 @@ function hasBody(ctx: Context): boolean {
   return length !== undefined ? length !== "0" : ctx.req.headers["transfer-encoding"] !== undefined;
 }
 
-export function createProxyHandler({ requestRouter, resolver, balancer, forwarder, stats, outliers, retry, maxBodyBytes, forwarding }: ProxyHandlerDeps) {
+/** One upgrade attempt: once the instance switches, the connection stays open until this resolves. */
+async function forwardUpgrade(
+  upgrader: UpgradeForwarder,
+  ctx: Context,
+  upgrade: UpgradeRequest,
+  instance: Instance,
+  instanceStats: InstanceStats,
+  upstreamPath: string,
+  service: string,
+  fwd: ForwardedFor,
+  onResponse: (statusCode: number) => void,
+): Promise<void> {
+  let open = false;
+  try {
+    const outcome = await upgrader.forward({
+      req: ctx.req,
+      res: ctx.res,
+      socket: upgrade.socket,
+      head: upgrade.head,
+      instance,
+      upstreamPath,
+      service,
+      fwd,
+      // What the middleware set for the client (the request id) goes on the 101 too.
+      extraHeaders: ctx.res.getHeaders() as Record<string, string | number | string[]>,
+      onAnswer: (status) => {
+        onResponse(status);
+        if (status === 101) ctx.status = 101;
+      },
+      onTunnel: () => {
+        open = true;
+        instanceStats.upgraded += 1;
+      },
+    });
+    if (outcome.switched) (ctx.state as ProxyRequestState).upgradedBytes = outcome.bytesToClient;
+  } finally {
+    if (open) instanceStats.upgraded -= 1;
+  }
+}
+
+export function createProxyHandler({ requestRouter, resolver, balancer, forwarder, trailerForwarder, upgrader, stats, outliers, retry, maxBodyBytes, forwarding }: ProxyHandlerDeps) {
   return async function proxy(ctx: Context): Promise<void> {
     const target = await requestRouter.route(ctx.req);
     // For the request observer (metrics, access log): set here, read once the request is done.
@@ -55,9 +103,12 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
     state.service = target.service;
     // Known services are answered without awaiting: no promise hop on the path of nearly every request.
     const instances = resolver.known(target.service, target.tags) ?? (await resolver.resolve(target.service, target.tags));
+    const upgrade = upgradeOf(ctx.req);
     // Routable and within limits (requestLimits ran before): only now may the client send its body.
-    sendContinue(ctx.req, ctx.res);
-    const withBody = hasBody(ctx);
+    if (upgrade === undefined) sendContinue(ctx.req, ctx.res);
+    const withBody = upgrade === undefined && hasBody(ctx);
+    // Only a client that declares trailers takes the node:http path: undici would drop them.
+    const via = withBody && ctx.req.headers.trailer !== undefined ? trailerForwarder : forwarder;
     const fwd = forwardedFor(ctx.req, forwarding);
     const startedAt = Date.now();
     const tried = new Set<string>();
@@ -76,14 +127,19 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
       const instanceStats = stats.get(key);
       instanceStats.requests += 1;
       instanceStats.inFlight += 1;
+      const onResponse = (statusCode: number): void => {
+        const ejected = outliers.onResponse(instance, statusCode, instances);
+        if (ejected !== undefined) (state.ejections ??= []).push(ejected);
+        // The forwarder writes the answer itself; Koa must not.
+        ctx.respond = false;
+        if (statusCode >= 500) instanceStats.serverErrors += 1;
+      };
       try {
-        await forwarder.forward(ctx.req, ctx.res, body, instance, target.upstreamPath, target.service, fwd, (statusCode) => {
-          const ejected = outliers.onResponse(instance, statusCode, instances);
-          if (ejected !== undefined) (state.ejections ??= []).push(ejected);
-          // The forwarder writes the answer itself; Koa must not.
-          ctx.respond = false;
-          if (statusCode >= 500) instanceStats.serverErrors += 1;
-        });
+        if (upgrade === undefined) {
+          await via.forward(ctx.req, ctx.res, body, instance, target.upstreamPath, target.service, fwd, onResponse);
+        } else {
+          await forwardUpgrade(upgrader, ctx, upgrade, instance, instanceStats, target.upstreamPath, target.service, fwd, onResponse);
+        }
         return;
       } catch (err) {
         if (err instanceof GatewayError && err.code === "PAYLOAD_TOO_LARGE") {
@@ -103,6 +159,8 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
           Date.now() - startedAt < retry.deadlineMs &&
           untried.length > 1 &&
           !ctx.res.destroyed;
+        // A client that left during the handshake gets nothing more: no retry, and no answer to write.
+        if (upgrade?.socket.destroyed) return;
         if (!retryable) throw err;
         debug("%s %s: attempt %d on %s failed (%s); retrying on another instance", ctx.method, ctx.req.url, attempt, key, kind);
       } finally {

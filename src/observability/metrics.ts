@@ -27,6 +27,8 @@ export interface MetricsSources {
   watcherRestarts: () => number;
   /** A service's passive health now (ejected instances, panic). */
   outliers: (routes: ServiceRoutes) => OutlierState;
+  /** Upgraded (WebSocket) connections open now to a service's instances. */
+  upgradedConnections?: ((service: string) => number) | undefined;
 }
 
 export interface FinishedRequest {
@@ -117,7 +119,7 @@ export class GatewayMetrics {
       },
     });
     /** A gauge per service of the route table, read from the table at scrape time. */
-    const perServiceGauge = (name: string, help: string, valueOf: (routes: ServiceRoutes) => number): void => {
+    const perServiceGauge = (name: string, help: string, valueOf: (routes: ServiceRoutes, service: string) => number): void => {
       new Gauge({
         name,
         help,
@@ -126,7 +128,7 @@ export class GatewayMetrics {
         collect() {
           this.reset();
           const table = store.current;
-          for (const service of table.serviceNames()) this.set({ service }, valueOf(table.get(service)!));
+          for (const service of table.serviceNames()) this.set({ service }, valueOf(table.get(service)!, service));
         },
       });
     };
@@ -135,6 +137,10 @@ export class GatewayMetrics {
       "When each service's instance list last changed, in Unix seconds; its age is time() minus this.",
       (routes) => routes.updatedAt / 1000,
     );
+    const { upgradedConnections } = sources;
+    if (upgradedConnections !== undefined) {
+      perServiceGauge("gateway_upgraded_connections", "Upgraded (WebSocket) connections open now to each service's instances.", (_routes, service) => upgradedConnections(service));
+    }
     perServiceGauge("gateway_route_instances", "Healthy instances of each service in the route table.", (routes) => routes.instances.length);
     perServiceGauge("gateway_outlier_ejected_instances", "Instances of each service out of rotation now (passive health).", (routes) => sources.outliers(routes).ejected);
     perServiceGauge(

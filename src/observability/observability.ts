@@ -22,6 +22,8 @@ export interface ObservedParts {
   events: TableChangeLog;
   /** A service's passive health now, for the outlier gauges. */
   outliers: (routes: ServiceRoutes) => OutlierState;
+  /** Upgraded (WebSocket) connections open now to a service's instances. */
+  upgradedConnections?: ((service: string) => number) | undefined;
 }
 
 export interface Observability {
@@ -37,8 +39,8 @@ export interface Observability {
   close(): Promise<void>;
 }
 
-export function createObservability(config: GatewayConfig, { store, events, watcher, outliers }: ObservedParts): Observability {
-  const metrics = new GatewayMetrics({ store, events, watcherRestarts: () => watcher.restarts, outliers });
+export function createObservability(config: GatewayConfig, { store, events, watcher, outliers, upgradedConnections }: ObservedParts): Observability {
+  const metrics = new GatewayMetrics({ store, events, watcherRestarts: () => watcher.restarts, outliers, upgradedConnections });
   const accessLog = openAccessLog(config.accessLog);
   return {
     metrics,

@@ -51,13 +51,14 @@ export function requestObserver({ metrics, accessLog }: RequestObserverDeps): Mi
         instance: state.instance,
         status: ctx.status,
         // Koa writes its own (error) bodies after the middleware returns, with a known length.
-        bytes: streamed ? sentBytes!() : (ctx.length ?? 0),
+        bytes: state.upgradedBytes ?? (streamed ? sentBytes!() : (ctx.length ?? 0)),
         durationMs: Math.round((endedAt - startedAt) * 1000) / 1000,
         retries,
         requestId,
         error: errorCode,
+        // An upgraded connection never finishes a response: it ends when either side closes.
         detail: state.errorDetail,
-        aborted: streamed && !ctx.res.writableFinished,
+        aborted: streamed && state.upgradedBytes === undefined && !ctx.res.writableFinished,
       });
     }
   };

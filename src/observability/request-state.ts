@@ -18,4 +18,6 @@ export interface ProxyRequestState {
   errorDetail?: string;
   /** Instances that passive health checking took out of rotation during this request, by the trigger that did. */
   ejections?: EjectionReason[];
+  /** Bytes sent to the client on an upgraded connection, which the proxy writes to the socket itself. */
+  upgradedBytes?: number;
 }

@@ -21,6 +21,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { connectionTokens, HOP_BY_HOP } from "./headers.js";
+import { acceptsTrailers } from "./trailers.js";
 import type { TrustedProxies } from "../trusted-proxies.js";
 
 /**
@@ -112,6 +113,12 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
     const lower = name.toLowerCase();
     if (lower === "host") {
       if (fwd.preserveHost) out.push(name, value);
+      continue;
+    }
+    if (lower === "te") {
+      // TE is hop-by-hop, but "trailers" is how a gRPC-aware instance learns the client takes them;
+      // transfer codings the client accepts are not passed: the gateway does not promise them upstream.
+      if (acceptsTrailers(value)) out.push("te", "trailers");
       continue;
     }
     if (HOP_BY_HOP.has(lower) || NEVER_COPIED.has(lower) || dropped.has(lower)) continue;

@@ -11,6 +11,8 @@ import createDebug from "debug";
 import type { Instance } from "../discovery/instance.js";
 import { downstreamResponseHeaders } from "./headers.js";
 import { upstreamRequestHeaders, type ForwardedFor } from "./forwarded-headers.js";
+import { instanceProtocol } from "./instance-protocol.js";
+import { TrailerRelay } from "./trailer-relay.js";
 import { toGatewayError } from "./upstream-errors.js";
 import { GatewayError } from "../errors.js";
 
@@ -21,6 +23,8 @@ export interface ForwarderOptions {
   upstreamTimeoutMs: number;
   /** GATEWAY_MAX_RESPONSE_HEADER_BYTES: the largest status line and headers an instance may send. */
   maxResponseHeaderBytes: number;
+  /** CA certificates for instances that serve HTTPS (GATEWAY_UPSTREAM_CA); undefined: the system's. */
+  upstreamCa?: Buffer | undefined;
 }
 
 /**
@@ -32,10 +36,14 @@ const origins = new WeakMap<Instance, string>();
 function originOf(instance: Instance): string {
   let origin = origins.get(instance);
   if (origin === undefined) {
-    origin = `http://${instance.address.includes(":") ? `[${instance.address}]` : instance.address}:${instance.port}`;
+    origin = `${instanceProtocol(instance)}://${instance.address.includes(":") ? `[${instance.address}]` : instance.address}:${instance.port}`;
     origins.set(instance, origin);
   }
   return origin;
+}
+
+function isEventStream(contentType: string | string[] | undefined): boolean {
+  return typeof contentType === "string" && contentType.toLowerCase().startsWith("text/event-stream");
 }
 
 export class Forwarder {
@@ -46,7 +54,7 @@ export class Forwarder {
       keepAliveTimeout: 4_000,
       headersTimeout: options.upstreamTimeoutMs,
       bodyTimeout: options.upstreamTimeoutMs,
-      connect: { timeout: Math.min(options.upstreamTimeoutMs, 10_000) },
+      connect: { timeout: Math.min(options.upstreamTimeoutMs, 10_000), ...(options.upstreamCa === undefined ? {} : { ca: options.upstreamCa }) },
       maxHeaderSize: options.maxResponseHeaderBytes,
     });
   }
@@ -86,8 +94,9 @@ export class Forwarder {
     };
     res.once("close", onClose);
     let answered = false;
+    let relay: TrailerRelay | undefined;
     try {
-      await this.agent.stream(
+      const { trailers } = await this.agent.stream(
         {
           origin: originOf(instance),
           path: upstreamPath,
@@ -100,12 +109,24 @@ export class Forwarder {
           answered = true;
           onResponse(statusCode);
           // A response already closed is handed over as it is: undici sees it closed and aborts the upstream.
-          if (!res.destroyed) res.writeHead(statusCode, downstreamResponseHeaders(headers));
-          return res;
+          if (!res.destroyed) {
+            res.writeHead(statusCode, downstreamResponseHeaders(headers));
+            // Node holds the head until the first body chunk; an event stream may stay silent for long,
+            // and its client (EventSource's open) waits for the head.
+            if (isEventStream(headers["content-type"])) res.flushHeaders();
+          }
+          // undici ends the writable it is given before it hands over the trailers: an answer that
+          // declares trailers goes through a relay that leaves the end to us.
+          if (headers["trailer"] === undefined) return res;
+          relay = new TrailerRelay(res);
+          return relay;
         },
       );
+      relay?.finish(trailers);
     } catch (err) {
       if (answered) {
+        // undici cut what it wrote into; behind a relay that is not the client's response yet.
+        if (relay !== undefined) res.destroy();
         // Headers are sent: undici has cut the client's connection, the only honest signal left.
         debug("%s %s → %s:%d: response stream broken: %s", req.method, upstreamPath, instance.address, instance.port, (err as Error).message);
         return;

@@ -23,6 +23,8 @@ export interface InstanceStats {
    */
   readonly warmUpExempt: boolean;
   inFlight: number;
+  /** Upgraded (WebSocket) connections open to the instance now; each also counts in inFlight while open. */
+  upgraded: number;
   requests: number;
   /** Requests that ended in a gateway error (5xx produced by the gateway, not by the instance). */
   failures: number;
@@ -100,6 +102,7 @@ export class InstanceStatsRegistry {
       firstSeenAt: this.now(),
       warmUpExempt,
       inFlight: 0,
+      upgraded: 0,
       requests: 0,
       failures: 0,
       serverErrors: 0,

@@ -50,6 +50,7 @@ test("an instance's view joins the table's facts and its live counters; the erro
     warmUp: 1,
     firstSeenAt: "2025-01-01T00:00:00.000Z",
     inFlight: 2,
+    upgradedConnections: 0,
     requests: 8,
     failures: 1,
     serverErrors: 1,

@@ -69,7 +69,7 @@ test("RFC 7239 Forwarded: appended to a trusted chain, alone otherwise; IPv6 and
 });
 
 test("Host is replaced unless preserved; Expect and hop-by-hop headers never pass", () => {
-  const raw = ["Host", "gw.example", "Expect", "100-continue", "TE", "trailers", "Keep-Alive", "5", "Upgrade", "h2c"];
+  const raw = ["Host", "gw.example", "Expect", "100-continue", "TE", "gzip", "Keep-Alive", "5", "Upgrade", "h2c"];
   assert.equal(byName(upstreamRequestHeaders(raw, undefined, fwd()))["host"], undefined);
   const h = byName(upstreamRequestHeaders(raw, undefined, fwd({ preserveHost: true })));
   assert.deepEqual(h["host"], ["gw.example"]);
@@ -77,7 +77,7 @@ test("Host is replaced unless preserved; Expect and hop-by-hop headers never pas
 });
 
 test("hop-by-hop request headers and those named in Connection are dropped; others keep name, order and repeats", () => {
-  const raw = ["Host", "gw.example:3000", "Connection", "keep-alive, X-Secret", "X-Secret", "1", "Accept", "a", "Cookie", "x=1", "Cookie", "y=2", "TE", "trailers", "Upgrade", "h2c", "Expect", "100-continue"];
+  const raw = ["Host", "gw.example:3000", "Connection", "keep-alive, X-Secret", "X-Secret", "1", "Accept", "a", "Cookie", "x=1", "Cookie", "y=2", "TE", "gzip", "Upgrade", "h2c", "Expect", "100-continue"];
   const out = upstreamRequestHeaders(raw, "keep-alive, X-Secret", fwd());
   assert.deepEqual(out.slice(0, 6), ["Accept", "a", "Cookie", "x=1", "Cookie", "y=2"]);
   const names = Object.keys(byName(out));
@@ -92,4 +92,11 @@ test("the scheme is the connection's: a TLS socket is https, whatever the listen
   const fwd = forwardedFor(req({ encrypted: true }), policy);
   assert.deepEqual([fwd.trusted, fwd.port, fwd.requestId, fwd.host], [true, 8443, "r", "gw"]);
   assert.equal(forwardedFor({ ...req({}), socket: { remoteAddress: "::ffff:10.1.1.1" } } as unknown as IncomingMessage, policy).trusted, true);
+});
+
+test("TE is passed on as \"trailers\" only, and only when the client lists that token", () => {
+  const te = (value: string): string[] | undefined => byName(upstreamRequestHeaders(["TE", value], undefined, fwd())).te;
+  assert.deepEqual(te("trailers"), ["trailers"]);
+  assert.deepEqual(te("gzip, trailers;q=1"), ["trailers"]);
+  assert.equal(te("gzip, deflate"), undefined);
 });

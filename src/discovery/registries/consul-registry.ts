@@ -155,7 +155,7 @@ export class ConsulRegistry implements ServiceRegistry {
   }
 
   private agent(): ConsulRegistrar {
-    this.registrar ??= new ConsulRegistrar(this.options.addresses[0]!, this.options.token);
+    this.registrar ??= new ConsulRegistrar(this.options.addresses[0]!, this.options);
     return this.registrar;
   }
 }

@@ -20,6 +20,14 @@ export function registryConfig(settings: RegistrySettings & { readonly watch?: W
         consul: {
           addresses: settings.consulAddresses,
           token: settings.consulToken,
+          tls: {
+            consulCaFile: settings.consulCaFile,
+            consulClientCert: settings.consulClientCert,
+            consulClientKey: settings.consulClientKey,
+            consulTlsServerName: settings.consulTlsServerName,
+            consulSslVerify: settings.consulSslVerify,
+          },
+          datacenter: settings.consulDatacenter,
           waitMs: settings.consulWaitMs,
           backoffMaxMs: settings.watcherRestartMaxMs,
           consistency: settings.consulConsistency,
