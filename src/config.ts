@@ -62,6 +62,7 @@ export interface GatewayConfig {
   readonly adminToken: string | undefined;
   readonly headerRoutePrefix: string | undefined;
   readonly upstreamTimeoutMs: number;
+  readonly connectTimeoutMs: number;
   readonly discoveryTimeoutMs: number;
   readonly consulWaitMs: number;
   readonly watcherRestartMaxMs: number;
@@ -396,6 +397,10 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   upstreamTimeoutMs: {
     key: "upstreamTimeoutMs", env: "GATEWAY_UPSTREAM_TIMEOUT_MS", form: "1-3600000", default: "30000",
     doc: "Longest wait for an instance's response headers, and between body chunks, before 504.", parse: integer(1, 3_600_000),
+  },
+  connectTimeoutMs: {
+    key: "connectTimeoutMs", env: "GATEWAY_CONNECT_TIMEOUT_MS", form: "1-600000", default: "3000",
+    doc: "Longest wait for a TCP (and TLS) connection to an instance; a timed-out connect is retried on another instance. Keep it well under GATEWAY_RETRY_DEADLINE_MS.", parse: integer(1, 600_000),
   },
   upstreamCaFile: {
     key: "upstreamCaFile", env: "GATEWAY_UPSTREAM_CA", form: "a PEM file", default: undefined,

@@ -118,7 +118,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
   if (store.current.catalog !== undefined) subscriptions.catalogChanged(store.current.catalog.services, updater.hidden);
   subscriptions.start();
 
-  const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, maxResponseHeaderBytes: config.maxResponseHeaderBytes, upstreamCa });
+  const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, connectTimeoutMs: config.connectTimeoutMs, maxResponseHeaderBytes: config.maxResponseHeaderBytes, upstreamCa });
   const trailerForwarder = new TrailerForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, upstreamCa });
   const resolver = new ServiceResolver(store, subscriptions, config.discoveryTimeoutMs);
   const outliers = new OutlierDetector(stats, {

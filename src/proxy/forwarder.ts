@@ -21,6 +21,8 @@ const debug = createDebug("gateway:proxy");
 export interface ForwarderOptions {
   /** Longest wait for response headers and between body chunks. */
   upstreamTimeoutMs: number;
+  /** Longest wait for a connection (GATEWAY_CONNECT_TIMEOUT_MS), apart from the answer's: a vanished instance must fail fast enough to be retried. */
+  connectTimeoutMs: number;
   /** GATEWAY_MAX_RESPONSE_HEADER_BYTES: the largest status line and headers an instance may send. */
   maxResponseHeaderBytes: number;
   /** CA certificates for instances that serve HTTPS (GATEWAY_UPSTREAM_CA); undefined: the system's. */
@@ -54,7 +56,7 @@ export class Forwarder {
       keepAliveTimeout: 4_000,
       headersTimeout: options.upstreamTimeoutMs,
       bodyTimeout: options.upstreamTimeoutMs,
-      connect: { timeout: Math.min(options.upstreamTimeoutMs, 10_000), ...(options.upstreamCa === undefined ? {} : { ca: options.upstreamCa }) },
+      connect: { timeout: Math.min(options.connectTimeoutMs, options.upstreamTimeoutMs), ...(options.upstreamCa === undefined ? {} : { ca: options.upstreamCa }) },
       maxHeaderSize: options.maxResponseHeaderBytes,
     });
   }
