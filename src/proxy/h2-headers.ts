@@ -1,0 +1,84 @@
+/**
+ * What changes when a request arrives over HTTP/2 or goes to an instance over
+ * HTTP/2 (RFC 9113 §8.2-8.3): pseudo-headers are not headers, `:authority`
+ * stands for Host, cookies may be split across fields, and connection-specific
+ * fields are forbidden. headers.ts does the hop-by-hop and X-Forwarded-* work
+ * for every request; this module only translates between the two framings.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+
+/**
+ * An HTTP/2 request's raw headers as an HTTP/1.1 request would carry them:
+ * no pseudo-headers, `:authority` as Host (unless the client also sent a
+ * Host, which RFC 9113 lets it), and the cookie fields joined with "; " into
+ * one (§8.2.3: an HTTP/1.1 instance expects a single Cookie header).
+ */
+export function http1RequestHeaders(rawHeaders: readonly string[]): string[] {
+  const out: string[] = [];
+  let authority: string | undefined;
+  let hasHost = false;
+  let cookie: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    const value = rawHeaders[i + 1]!;
+    if (name.charCodeAt(0) === 58 /* ":" */) {
+      if (name === ":authority") authority = value;
+      continue;
+    }
+    const lower = name.toLowerCase();
+    if (lower === "cookie") {
+      cookie = cookie === undefined ? value : `${cookie}; ${value}`;
+      continue;
+    }
+    if (lower === "host") hasHost = true;
+    out.push(name, value);
+  }
+  if (!hasHost && authority !== undefined) out.push("host", authority);
+  if (cookie !== undefined) out.push("cookie", cookie);
+  return out;
+}
+
+/** The Host a request named: its Host header, or over HTTP/2 its `:authority`. */
+export function requestHost(headers: IncomingHttpHeaders): string | undefined {
+  return headers.host ?? (headers[":authority"] as string | undefined);
+}
+
+/** Whether the client said it accepts trailers (`TE: trailers`), which a gRPC instance requires to be passed on. */
+export function acceptsTrailers(te: string | string[] | undefined): boolean {
+  if (te === undefined) return false;
+  return (Array.isArray(te) ? te.join(",") : te)
+    .toLowerCase()
+    .split(",")
+    .some((token) => token.trim().split(";", 1)[0] === "trailers");
+}
+
+/**
+ * Fields that must not appear in trailers (RFC 9110 §6.5.1: framing, routing,
+ * authentication, and everything connection-specific), and pseudo-headers.
+ */
+const NOT_IN_TRAILERS = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "content-length", "host", "content-encoding", "content-type"]);
+
+/** An instance's trailers as they may be passed on to the client; undefined when none remain. */
+export function downstreamTrailers(trailers: IncomingHttpHeaders | null | undefined): Record<string, string | string[]> | undefined {
+  if (trailers === null || trailers === undefined) return undefined;
+  let out: Record<string, string | string[]> | undefined;
+  for (const name in trailers) {
+    const value = trailers[name];
+    if (value === undefined || name.startsWith(":") || NOT_IN_TRAILERS.has(name)) continue;
+    (out ??= {})[name] = value;
+  }
+  return out;
+}
+
+/**
+ * The HTTP status a gRPC status stands for, as gRPC's own HTTP mapping
+ * (google.rpc.Code) gives it: what the metrics' status class counts for a
+ * gRPC call, whose HTTP status is 200 whatever the outcome.
+ */
+const GRPC_TO_HTTP: readonly number[] = [200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401];
+
+export function httpStatusOfGrpc(grpcStatus: string | string[] | undefined): number | undefined {
+  const raw = Array.isArray(grpcStatus) ? grpcStatus[0] : grpcStatus;
+  if (raw === undefined || !/^\d{1,2}$/.test(raw)) return undefined;
+  return GRPC_TO_HTTP[Number(raw)] ?? 500;
+}
