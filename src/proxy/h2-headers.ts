@@ -82,3 +82,12 @@ export function httpStatusOfGrpc(grpcStatus: string | string[] | undefined): num
   if (raw === undefined || !/^\d{1,2}$/.test(raw)) return undefined;
   return GRPC_TO_HTTP[Number(raw)] ?? 500;
 }
+
+/**
+ * The scheme the client used, from its connection (a TLSSocket is
+ * `encrypted`; over HTTP/2, `req.socket` stands for the session's socket):
+ * what X-Forwarded-Proto says. Never from a header the client could set.
+ */
+export function requestScheme(req: { socket: unknown }): "http" | "https" {
+  return (req.socket as { encrypted?: boolean } | null)?.encrypted === true ? "https" : "http";
+}
