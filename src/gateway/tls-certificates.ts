@@ -13,7 +13,7 @@
  * parse or does not match its key keeps the certificates in service and is
  * reported once, with the reason (openssl's), until the files change again.
  */
-import { X509Certificate } from "node:crypto";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { createSecureContext, type SecureContext, type SecureContextOptions } from "node:tls";
@@ -75,9 +75,14 @@ function loadPair(certFile: string, keyFile: string): LoadedPair {
   } catch (err) {
     throw new CertificateError(`${certFile} is not a PEM certificate: ${(err as Error).message}`);
   }
+  try {
+    // createSecureContext would take an empty key as no key at all, and serve a certificate it cannot sign for.
+    if (!certificate.checkPrivateKey(createPrivateKey(key))) throw new Error("key values mismatch: the key is not the certificate's");
+  } catch (err) {
+    throw new CertificateError(`${keyFile} is not the private key of ${certFile}: ${(err as Error).message}`);
+  }
   let context: SecureContext;
   try {
-    // Also checks that the key is the certificate's ("key values mismatch" when not).
     context = createSecureContext({ cert, key, minVersion: MIN_TLS_VERSION });
   } catch (err) {
     throw new CertificateError(`${certFile} with ${keyFile}: ${(err as Error).message}`);
