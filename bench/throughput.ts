@@ -36,7 +36,7 @@ export interface TargetSummary {
   runs: TargetRun[];
 }
 
-/** The targets in the order. nginx is left out (and said so) when it cannot be installed. */
+/** The targets, in the order the report lists them. nginx is left out (and said so) when it cannot be installed. */
 export async function startTargets(consul: ConsulAgent, backend: Running): Promise<Running[]> {
   const backendPort = Number(new URL(backend.url).port);
   const targets: Running[] = [backend];
