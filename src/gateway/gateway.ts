@@ -8,13 +8,12 @@
  * server (API, dashboard, /metrics) listens on a port of its own, unless
  * `admin: false` (cluster workers: see docs/deployment.md, cluster mode).
  */
-import { createServer, type Server } from "node:http";
-import { once } from "node:events";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import createDebug from "debug";
 import type { GatewayConfig } from "../config.js";
 import type { DiscoveryFeed } from "../discovery/discovery-feed.js";
 import { Forwarder } from "../proxy/forwarder.js";
+import { H2cForwarder } from "../proxy/h2-forwarder.js";
 import { ServiceBalancers } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import { OutlierDetector } from "../routing/outlier-detector.js";
@@ -25,6 +24,8 @@ import { TableChangeLog } from "../observability/table-change-log.js";
 import { TrafficWeights } from "../routing/traffic-weights.js";
 import { createGatewayApp } from "./app.js";
 import { answerClientError } from "./client-errors.js";
+import { startListeners, type Listeners } from "./listeners.js";
+import { CertificateStore } from "./tls-certificates.js";
 import { loadSnapshot, SnapshotWriter } from "../routing/table-snapshot.js";
 import { TableUpdater } from "../routing/table-updater.js";
 import { RequestRouter } from "../routing/request-router.js";
@@ -34,11 +35,14 @@ const debug = createDebug("gateway:server");
 
 export interface Gateway {
   readonly port: number;
+  /** The HTTPS listener's port (GATEWAY_HTTPS_PORT); undefined without one. */
+  readonly httpsPort: number | undefined;
   /** The admin API and dashboard's port (GATEWAY_ADMIN_PORT); undefined when started with `admin: false`. */
   readonly adminPort: number | undefined;
   readonly store: RouteStore;
   readonly stats: InstanceStatsRegistry;
   readonly routes: DiscoveryFeed;
+  /** The plain port's HTTP/1.1 server. */
   readonly server: Server;
   close(): Promise<void>;
 }
@@ -71,6 +75,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
   for (const service of new Set([...config.services, ...store.current.serviceNames()])) routes.subscribe(service);
 
   const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
+  const h2cForwarder = new H2cForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
   const resolver = new ServiceResolver(store, (service) => routes.subscribe(service), config.discoveryTimeoutMs);
   const outliers = new OutlierDetector(stats, {
     consecutiveFailures: config.outlierConsecutiveFailures,
@@ -90,6 +95,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     resolver,
     balancer,
     forwarder,
+    h2cForwarder,
     stats,
     outliers,
     retry: { maxAttempts: config.retryAttempts, deadlineMs: config.retryDeadlineMs },
@@ -100,23 +106,40 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     observe: observability.middleware,
   });
 
-  const server = createServer(
-    {
-      maxHeaderSize: config.maxHeaderBytes,
-      headersTimeout: config.clientHeadersTimeoutMs,
-      requestTimeout: config.clientRequestTimeoutMs,
-      // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
-      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.clientHeadersTimeoutMs / 4))),
-    },
-    app.callback(),
-  );
-  // One more than the limit, so that request-limits.ts can see the limit was passed and say so.
-  server.maxHeadersCount = config.maxHeaderCount + 1;
-  server.on("clientError", answerClientError);
-  server.listen(config.port, config.host);
+  let listeners: Listeners | undefined;
   let adminServer: AdminServer | undefined;
   try {
-    await once(server, "listening");
+    // Read at start: a bad certificate stops the start with openssl's reason, as a bad setting does.
+    const certificates =
+      config.httpsPort === undefined
+        ? undefined
+        : new CertificateStore(
+            { certFile: config.tlsCert, keyFile: config.tlsKey, dir: config.tlsDir },
+            { info: (message) => debug("%s", message), warn: (message) => console.warn(`koa-consul-gateway: ${message}`) },
+          );
+    listeners = await startListeners(
+      {
+        host: config.host,
+        port: config.port,
+        httpsPort: config.httpsPort,
+        certificates,
+        certificateReloadMs: config.tlsReloadMs,
+        h2c: config.h2c,
+        redirectToHttps: config.httpsRedirect,
+        http1: {
+          maxHeaderSize: config.maxHeaderBytes,
+          headersTimeout: config.clientHeadersTimeoutMs,
+          requestTimeout: config.clientRequestTimeoutMs,
+          // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
+          connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.clientHeadersTimeoutMs / 4))),
+        },
+        maxHeaderCount: config.maxHeaderCount,
+        maxHeaderBytes: config.maxHeaderBytes,
+        headersTimeoutMs: config.clientHeadersTimeoutMs,
+        onClientError: answerClientError,
+      },
+      app.callback(),
+    );
     if (admin) {
       adminServer = await startAdminServer(config.adminHost, config.adminPort, {
         store,
@@ -131,21 +154,23 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
       });
     }
   } catch (err) {
-    // Either port may be the one in use: whatever did start is stopped again.
-    if (server.listening) await new Promise((resolve) => server.close(resolve));
+    // Any port may be the one in use: whatever did start is stopped again.
+    await listeners?.close();
     await Promise.all([routes.stop(), observability.close()]);
     updater.stop();
     throw err;
   }
-  const port = (server.address() as AddressInfo).port;
+  const serving: Listeners = listeners;
+  const { port, httpsPort } = serving;
+  const server = serving.http1;
   debug("listening on %s:%d", config.host, port);
 
   let closing: Promise<void> | undefined;
   async function drainAndClose(): Promise<void> {
     draining = true;
     debug("draining: no new connections, up to %d ms for requests in flight", config.shutdownGraceMs);
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
+    const closed = serving.close();
+    serving.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, config.shutdownGraceMs);
@@ -153,17 +178,18 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     await Promise.race([closed, graceOver]);
     clearTimeout(timer);
     // Whatever is still open after the grace period is cut.
-    server.closeAllConnections();
+    serving.closeAllConnections();
     await Promise.all([closed, routes.stop()]);
     updater.stop();
     // After the proxy server: the last requests still get their access log lines.
     await snapshot?.flush();
-    await Promise.all([forwarder.close(), adminServer?.close(), observability.close()]);
+    await Promise.all([forwarder.close(), h2cForwarder.close(), adminServer?.close(), observability.close()]);
     debug("closed");
   }
 
   return {
     port,
+    httpsPort,
     adminPort: adminServer?.port,
     store,
     stats,

@@ -75,8 +75,9 @@ function h2Options(options: ListenerOptions) {
 }
 
 /** The plain port's answer under GATEWAY_HTTPS_REDIRECT: the same target, over HTTPS. */
-export function redirectToHttps(httpsPort: number): RequestHandler {
+export function redirectToHttps(port: () => number): RequestHandler {
   return (req, res) => {
+    const httpsPort = port();
     const host = (req.headers.host ?? (req.headers[":authority"] as string | undefined) ?? "").replace(/:\d+$/, "");
     if (!/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])$/.test(host)) {
       res.writeHead(400, { "content-type": "application/json; charset=utf-8" });
@@ -120,7 +121,9 @@ function closed(server: NetServer | Http2SecureServer | Http2Server | Server): P
 
 export async function startListeners(options: ListenerOptions, handler: RequestHandler): Promise<Listeners> {
   const sessions = new SessionTracker();
-  const plainHandler = options.redirectToHttps && options.httpsPort !== undefined ? redirectToHttps(options.httpsPort) : handler;
+  // The port bound, which differs from the one asked for when that is 0.
+  let boundHttpsPort = options.httpsPort ?? 443;
+  const plainHandler = options.redirectToHttps && options.httpsPort !== undefined ? redirectToHttps(() => boundHttpsPort) : handler;
 
   const http1 = createHttpServer(options.http1, plainHandler);
   // One more than the limit, so that request-limits.ts can see the limit was passed and say so.
@@ -184,6 +187,7 @@ export async function startListeners(options: ListenerOptions, handler: RequestH
     started.push(plain);
     const httpsPort = secure === undefined ? undefined : await listen(secure, options.httpsPort!, options.host);
     if (secure !== undefined) started.push(secure);
+    boundHttpsPort = httpsPort ?? boundHttpsPort;
     debug("listening on %s:%d%s%s", options.host, port, h2c ? " (HTTP/1.1 and h2c)" : "", httpsPort === undefined ? "" : `, HTTPS on ${httpsPort}`);
     return {
       port,

@@ -3,12 +3,15 @@
  * one, forward; on a failure that is safe to retry, pick another instance
  * that was not tried yet, within a bounded number of attempts and a deadline.
  */
+import type { Http2ServerRequest } from "node:http2";
 import type { Context } from "koa";
 import createDebug from "debug";
 import type { Balancer } from "../routing/balancers/index.js";
 import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { OutlierDetector } from "../routing/outlier-detector.js";
 import type { Forwarder } from "../proxy/forwarder.js";
+import { speaksH2c, type H2cForwarder } from "../proxy/h2-forwarder.js";
+import { askToCloseConnection, requestHost, requestScheme } from "../proxy/h2-headers.js";
 import type { ProxyRequestState } from "../observability/request-state.js";
 import { LazyBody } from "../proxy/lazy-body.js";
 import { classifyFailure, isRetryable } from "../proxy/retry-policy.js";
@@ -30,6 +33,8 @@ export interface ProxyHandlerDeps {
   resolver: ServiceResolver;
   balancer: Balancer;
   forwarder: Forwarder;
+  /** For instances that speak HTTP/2 without TLS (gRPC servers). */
+  h2cForwarder: H2cForwarder;
   stats: InstanceStatsRegistry;
   outliers: OutlierDetector;
   retry: RetryOptions;
@@ -39,11 +44,13 @@ export interface ProxyHandlerDeps {
 }
 
 function hasBody(ctx: Context): boolean {
+  // HTTP/2 frames a body without either header: a request without one ended with its HEADERS frame.
+  if (ctx.req.httpVersionMajor >= 2) return !(ctx.req as unknown as Http2ServerRequest).stream.endAfterHeaders;
   const length = ctx.req.headers["content-length"];
   return length !== undefined ? length !== "0" : ctx.req.headers["transfer-encoding"] !== undefined;
 }
 
-export function createProxyHandler({ requestRouter, resolver, balancer, forwarder, stats, outliers, retry, maxBodyBytes, preserveHost }: ProxyHandlerDeps) {
+export function createProxyHandler({ requestRouter, resolver, balancer, forwarder, h2cForwarder, stats, outliers, retry, maxBodyBytes, preserveHost }: ProxyHandlerDeps) {
   return async function proxy(ctx: Context): Promise<void> {
     const target = await requestRouter.route(ctx.req);
     // For the request observer (metrics, access log): set here, read once the request is done.
@@ -52,7 +59,7 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
     // Known services are answered without awaiting: no promise hop on the path of nearly every request.
     const instances = resolver.known(target.service, target.tags) ?? (await resolver.resolve(target.service, target.tags));
     const withBody = hasBody(ctx);
-    const fwd = { clientAddress: ctx.req.socket.remoteAddress ?? "unknown", proto: "http" as const, host: ctx.req.headers.host, preserveHost };
+    const fwd = { clientAddress: ctx.req.socket.remoteAddress ?? "unknown", proto: requestScheme(ctx.req), host: requestHost(ctx.req.headers), preserveHost };
     const startedAt = Date.now();
     const tried = new Set<string>();
 
@@ -70,16 +77,23 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
       instanceStats.requests += 1;
       instanceStats.inFlight += 1;
       try {
-        await forwarder.forward(ctx.req, ctx.res, body, instance, target.upstreamPath, target.service, fwd, (statusCode) => {
+        const onResponse = (statusCode: number): void => {
           outliers.onConnected(instance);
           // The forwarder writes the answer itself; Koa must not.
           ctx.respond = false;
           if (statusCode >= 500) instanceStats.serverErrors += 1;
-        });
+        };
+        if (speaksH2c(instance)) {
+          await h2cForwarder.forward(ctx.req, ctx.res, body, instance, target.upstreamPath, target.service, fwd, onResponse, (grpcStatus) => {
+            state.grpcStatus = grpcStatus;
+          });
+        } else {
+          await forwarder.forward(ctx.req, ctx.res, body, instance, target.upstreamPath, target.service, fwd, onResponse);
+        }
         return;
       } catch (err) {
         if (err instanceof GatewayError && err.code === "PAYLOAD_TOO_LARGE") {
-          ctx.set("Connection", "close");
+          askToCloseConnection(ctx.req, ctx.res);
           throw err;
         }
         instanceStats.failures += 1;

@@ -12,6 +12,8 @@ export interface ProxyRequestState {
   upstreamStartedAt?: number;
   /** Attempts in all, the first included (retries = attempts - 1); the retry loop sets it. */
   attempts?: number;
+  /** A gRPC answer's grpc-status (its HTTP status is 200 whatever the outcome); counted by what it stands for. */
+  grpcStatus?: string;
   /** Instances that passive health checking took out of rotation during this request. */
   ejections?: number;
 }

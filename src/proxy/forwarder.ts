@@ -11,6 +11,7 @@ import createDebug from "debug";
 import type { Instance } from "../discovery/instance.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
 import { toGatewayError } from "./upstream-errors.js";
+import { http1RequestHeaders } from "./h2-headers.js";
 import { GatewayError } from "../errors.js";
 
 const debug = createDebug("gateway:proxy");
@@ -88,7 +89,7 @@ export class Forwarder {
           origin: originOf(instance),
           path: upstreamPath,
           method: req.method as Dispatcher.HttpMethod,
-          headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, fwd),
+          headers: upstreamRequestHeaders(req.httpVersionMajor >= 2 ? http1RequestHeaders(req.rawHeaders) : req.rawHeaders, req.headers.connection, fwd),
           body,
           signal: abort,
         },

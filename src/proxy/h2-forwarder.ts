@@ -18,8 +18,8 @@ import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, ty
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import createDebug from "debug";
-import type { Instance } from "../routing/instance.js";
-import { GatewayError } from "../gateway/errors.js";
+import type { Instance } from "../discovery/instance.js";
+import { GatewayError } from "../errors.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
 import { acceptsTrailers, downstreamTrailers, http1RequestHeaders } from "./h2-headers.js";
 import { toGatewayError } from "./upstream-errors.js";

@@ -91,3 +91,13 @@ export function httpStatusOfGrpc(grpcStatus: string | string[] | undefined): num
 export function requestScheme(req: { socket: unknown }): "http" | "https" {
   return (req.socket as { encrypted?: boolean } | null)?.encrypted === true ? "https" : "http";
 }
+
+/**
+ * Asks the client to close the connection after this answer (the unread rest
+ * of a body need not be drained; a draining gateway wants clients elsewhere).
+ * HTTP/1.1 says so with `Connection: close`; HTTP/2 forbids that header, and
+ * the listener's GOAWAY does the same for a whole session.
+ */
+export function askToCloseConnection(req: { httpVersionMajor: number }, res: { setHeader(name: string, value: string): unknown }): void {
+  if (req.httpVersionMajor < 2) res.setHeader("Connection", "close");
+}
