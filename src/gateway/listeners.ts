@@ -62,13 +62,15 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 /**
  * HTTP/2 server settings matching the HTTP/1.1 limits: the header list size
- * is GATEWAY_MAX_HEADER_BYTES; header pairs are one more than the count limit
- * plus the four pseudo-headers, so that requestLimits can see the limit was
- * passed and answer 431 as it does for HTTP/1.1.
+ * is GATEWAY_MAX_HEADER_BYTES. Up to twice the header count limit (and the
+ * pseudo-headers) is let in, so that requestLimits answers a request a little
+ * over the limit with the same 431 as over HTTP/1.1; past that, nghttp2
+ * resets the stream (ENHANCE_YOUR_CALM) before any of it is decoded into
+ * objects.
  */
 function h2Options(options: ListenerOptions) {
   return {
-    maxHeaderListPairs: options.maxHeaderCount + 1 + 4,
+    maxHeaderListPairs: options.maxHeaderCount * 2 + 4,
     settings: { maxHeaderListSize: options.maxHeaderBytes },
     maxSessionMemory: 32,
   };

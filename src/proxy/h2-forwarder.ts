@@ -182,7 +182,10 @@ export class H2cForwarder {
           // Without trailers Node ends the stream with an empty DATA frame instead.
           stream.sendTrailers(trailers ?? {});
         });
-        body.pipe(stream);
+        // Not a byte is read from the client before the stream is open: a session that fails to
+        // connect leaves the body whole, so the attempt can be retried on another instance.
+        if (stream.pending) stream.once("ready", () => body.pipe(stream));
+        else body.pipe(stream);
       }
       stream.once("response", (responseHeaders: IncomingHttpHeaders & IncomingHttpStatusHeader) => {
         answered = true;
