@@ -129,9 +129,10 @@ describe("HTTP/2 to clients: h2c on the plain port and h2 by ALPN on HTTPS", () 
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       // Written in pieces, no length declared: only END_STREAM says where the body ends.
       for (let offset = 0; offset < body.length; offset += 256 * 1024) stream.write(body.subarray(offset, offset + 256 * 1024));
+      const ended = once(stream, "end");
       stream.end();
       const [headers] = (await once(stream, "response")) as [Record<string, string | number>];
-      await once(stream, "end");
+      await ended;
       assert.equal(headers[":status"], 200);
       const echoed = Buffer.concat(chunks);
       assert.equal(echoed.length, body.length);
@@ -232,5 +233,31 @@ describe("HTTP/2 to clients: h2c on the plain port and h2 by ALPN on HTTPS", () 
     }
     const next = await within(h2Request(h2c, "/service-web/getRemoteIp"), 15_000, "the next request");
     assert.equal(next.status, 200);
+  });
+
+  // Last: it closes the gateway.
+  test("draining: an HTTP/2 session gets a GOAWAY, its request in flight still finishes, new connections are refused", async () => {
+    const session = connect(h2c);
+    session.on("error", () => {});
+    try {
+      const goaway = once(session, "goaway");
+      const stream = session.request({ ":path": "/service-web/slow?ms=1500" });
+      const chunks: Buffer[] = [];
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      const response = once(stream, "response") as Promise<[Record<string, string | number>]>;
+      const ended = once(stream, "end");
+      await eventually(() => (gateway.stats.get("h2-1").inFlight > 0 ? true : undefined), 15_000, "the slow request in flight");
+      const closing = gateway.close();
+      await within(goaway, 15_000, "the GOAWAY");
+      const [headers] = await within(response, 15_000, "the slow answer");
+      await within(ended, 15_000, "the end of the slow answer");
+      assert.equal(headers[":status"], 200);
+      assert.equal((JSON.parse(Buffer.concat(chunks).toString()) as { id: string }).id, "h2-1");
+      await within(closing, 20_000, "the gateway to close");
+      const refused = await curl(["--http2-prior-knowledge", `${h2c}/service-web/getRemoteIp`], 5);
+      assert.notEqual(refused.code, 0);
+    } finally {
+      session.destroy();
+    }
   });
 });
