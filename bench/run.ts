@@ -18,6 +18,7 @@ import { measurePropagation, type PropagationResult } from "./propagation.js";
 import { machine, renderReport, verdicts, type Report } from "./report.js";
 import { measureScale, type ScaleOptions, type ScaleResult } from "./scale.js";
 import { measureThroughput, startTargets, type TargetSummary } from "./throughput.js";
+import { measureTls, renderTlsSection, type TlsResult } from "./tls.js";
 
 const smoke = process.argv.includes("--smoke");
 const settings = smoke
@@ -39,6 +40,7 @@ const scale: ScaleResult[] = [];
 const scaleFailures: string[] = [];
 let memory: MemoryResult | undefined;
 let profile: ProfileSummary | undefined;
+let tls: TlsResult | undefined;
 
 let backend: Running | undefined;
 let consul: ConsulAgent | undefined;
@@ -71,6 +73,9 @@ try {
 
   log("profile: the single process under the same load with --cpu-prof");
   profile = await profileGateway(consul, settings, join(REPO, smoke ? "test-artifacts" : "bench/results"));
+  log("tls: HTTPS/1.1 and HTTPS/2 beside nginx, gRPC unary through the gateway beside direct");
+  tls = await measureTls(consul, backend, settings, log);
+
   log(`profile: top layers ${profile.layers.slice(0, 4).map((l) => `${l.layer} ${l.percent.toFixed(0)}%`).join(", ")}`);
 } finally {
   for (const target of running) await target.stop();
@@ -107,7 +112,7 @@ const report: Report = {
   profile,
   notes,
 };
-const markdown = renderReport(report, machine(nginxBinary()));
+const markdown = renderReport(report, machine(nginxBinary())) + (tls === undefined ? "" : `\n${renderTlsSection(tls)}`);
 const out = smoke ? join(REPO, "test-artifacts/BENCHMARKS-smoke.md") : join(REPO, "docs/BENCHMARKS.md");
 mkdirSync(join(out, ".."), { recursive: true });
 writeFileSync(out, markdown);

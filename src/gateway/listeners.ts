@@ -138,7 +138,9 @@ export async function startListeners(options: ListenerOptions, handler: RequestH
   if (options.h2c) {
     h2c = createH2Server(h2Options(options), plainHandler as never);
     h2c.on("session", (session: ServerHttp2Session) => sessions.add(session));
-    sniffer = createNetServer((socket) => {
+    // No Nagle: Node's HTTP/1.1 server turns it off for its own sockets, but HTTP/2 and TLS do not,
+    // and a response's small frames would each wait for the client's delayed ACK (~40 ms).
+    sniffer = createNetServer({ noDelay: true }, (socket) => {
       sniffing.add(socket);
       // A connection that sends nothing is not kept forever.
       socket.setTimeout(options.headersTimeoutMs, () => socket.destroy());
@@ -172,6 +174,7 @@ export async function startListeners(options: ListenerOptions, handler: RequestH
       requestTimeout: options.http1.requestTimeout,
     });
     secure.on("session", (session: ServerHttp2Session) => sessions.add(session));
+    secure.on("connection", (socket: Socket) => socket.setNoDelay(true));
     secure.on("tlsClientError", (err) => debug("TLS handshake failed: %s", err.message));
     secure.on("clientError", options.onClientError);
     certificates.watch(options.certificateReloadMs, (fallback) => secure!.setSecureContext(fallback));

@@ -16,6 +16,7 @@
  */
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type IncomingHttpStatusHeader, type OutgoingHttpHeaders } from "node:http2";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { connect as netConnect } from "node:net";
 import type { Readable } from "node:stream";
 import createDebug from "debug";
 import type { Instance } from "../discovery/instance.js";
@@ -84,7 +85,9 @@ export class H2cForwarder {
   private session(origin: string): ClientHttp2Session {
     const open = this.sessions.get(origin);
     if (open !== undefined && !open.closed && !open.destroyed) return open;
-    const session = connect(origin);
+    const { hostname, port } = new URL(origin);
+    // No Nagle, as undici does for HTTP/1.1: gRPC's small frames must not wait for delayed ACKs.
+    const session = connect(origin, { createConnection: () => netConnect({ host: hostname.replace(/^\[|\]$/g, ""), port: Number(port), noDelay: true }) });
     const forget = (): void => {
       if (this.sessions.get(origin) === session) this.sessions.delete(origin);
     };
