@@ -87,6 +87,7 @@ export class H2cForwarder {
     if (open !== undefined && !open.closed && !open.destroyed) return open;
     const { hostname, port } = new URL(origin);
     // No Nagle, as undici does for HTTP/1.1: gRPC's small frames must not wait for delayed ACKs.
+    debug("h2c session to %s: connecting", origin);
     const session = connect(origin, { createConnection: () => netConnect({ host: hostname.replace(/^\[|\]$/g, ""), port: Number(port), noDelay: true }) });
     const forget = (): void => {
       if (this.sessions.get(origin) === session) this.sessions.delete(origin);
