@@ -84,6 +84,9 @@ describe("HTTP/2 to clients: h2c on the plain port and h2 by ALPN on HTTPS", () 
     assert.equal(h2.stdout, "2 200", h2.stderr);
     const h1 = await curl(["--http1.1", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", `${h2c}/service-web/getRemoteIp`]);
     assert.equal(h1.stdout, "1.1 200", h1.stderr);
+    // curl --http2 on http:// asks for an Upgrade to h2c (dropped by RFC 9113): answered over HTTP/1.1.
+    const upgrade = await curl(["--http2", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", `${h2c}/service-web/getRemoteIp`]);
+    assert.equal(upgrade.stdout, "1.1 200", upgrade.stderr);
   });
 
   test("curl over HTTPS gets HTTP/2 by ALPN, or HTTP/1.1 when it asks for it", async () => {
