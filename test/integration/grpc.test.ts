@@ -6,7 +6,9 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as grpc from "@grpc/grpc-js";
 import { ConsulAgent } from "../support/consul.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -35,8 +37,10 @@ describe("gRPC through the gateway to h2c instances", () => {
   let servers: Map<string, Started>;
   let gateway: TestGateway;
   let client: EchoClient;
+  let logDir: string;
 
   before(async () => {
+    logDir = mkdtempSync(join(tmpdir(), "kcg-grpc-log-"));
     certs = TestCertificates.create();
     const leaf = certs.issue(["localhost"]);
     consul = await ConsulAgent.start();
@@ -62,6 +66,7 @@ describe("gRPC through the gateway to h2c instances", () => {
       GATEWAY_TLS_CERT: leaf.certFile,
       GATEWAY_TLS_KEY: leaf.keyFile,
       GATEWAY_BALANCER: "round-robin",
+      GATEWAY_ACCESS_LOG: join(logDir, "access.log"),
     });
     // The prefix route exists once the watcher delivered the instances with their tags.
     client = echoClient(`127.0.0.1:${gateway.port}`);
@@ -74,6 +79,7 @@ describe("gRPC through the gateway to h2c instances", () => {
     for (const server of servers?.values() ?? []) await server.stop();
     await consul?.destroy();
     certs?.destroy();
+    if (logDir) rmSync(logDir, { recursive: true, force: true });
   });
 
   test("unary calls reach both instances, with their trailers (grpc-status and custom metadata) and request metadata", async () => {
@@ -146,6 +152,19 @@ describe("gRPC through the gateway to h2c instances", () => {
     await unary(client, { text: "fine" });
     assert.equal(await count("4xx"), before4xx + 1);
     assert.equal(await count("2xx"), before2xx + 1);
+    // The access log has the call with its HTTP status and its grpc-status.
+    const entry = await eventually(() => {
+      let text = "";
+      try {
+        text = readFileSync(join(logDir, "access.log"), "utf8");
+      } catch {
+        return undefined;
+      }
+      const lines = text.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as { path: string; status: number; grpcStatus?: string; service?: string });
+      return lines.find((line) => line.path === "/test.Echo/Unary" && line.grpcStatus === "5");
+    }, 15_000, "the access log line of the failed call");
+    assert.equal(entry.status, 200);
+    assert.equal(entry.service, "echo-grpc");
   });
 
   test("gRPC over the HTTPS port (h2 by ALPN) with the CA as the client's trust", async () => {
