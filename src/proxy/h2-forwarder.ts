@@ -113,7 +113,7 @@ export class H2cForwarder {
    * A response broken midway resets the client's stream (HTTP/2) or cuts its
    * connection (HTTP/1.1). `onGrpcStatus` sees the `grpc-status` the instance
    * ended with, in its headers (a trailers-only answer) or its trailers.
-   * The client's request trailers are passed on.
+   * The client's request trailers are passed on when it announced them (a Trailer header).
    */
   forward(
     req: IncomingMessage,
@@ -141,7 +141,10 @@ export class H2cForwarder {
       try {
         stream = this.session(`http://${authority}`).request(headers, {
           endStream: body === null,
-          waitForTrailers: body !== null,
+          // Waiting for trailers ends every request with an extra empty DATA frame after a 'wantTrailers'
+          // round: only for a client that announced request trailers (a Trailer header, RFC 9110
+          // §6.6.2). gRPC clients send none.
+          waitForTrailers: body !== null && req.headers.trailer !== undefined,
         });
       } catch (err) {
         reject(toGatewayError(err, service, instance.id));

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
-import { connect, constants } from "node:http2";
+import { connect, constants, createServer as createH2cServer, type Http2Server } from "node:http2";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { randomBytes, createHash } from "node:crypto";
@@ -31,6 +31,7 @@ describe("HTTP/2 to clients: h2c on the plain port and h2 by ALPN on HTTPS", () 
   let consul: ConsulAgent;
   let backend: Backend;
   let hopBackend: Server;
+  let trailersBackend: Http2Server;
   let certs: TestCertificates;
   let gateway: TestGateway;
   let h2c: string;
@@ -50,6 +51,18 @@ describe("HTTP/2 to clients: h2c on the plain port and h2 by ALPN on HTTPS", () 
     });
     hopBackend.listen(0, "127.0.0.1");
     await once(hopBackend, "listening");
+    // An h2c instance that reports the request trailers it got and answers with trailers of its own.
+    trailersBackend = createH2cServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.addTrailers({ "x-answer-trailer": "done" });
+        res.end(JSON.stringify({ trailers: req.trailers, te: req.headers.te ?? null }));
+      });
+    });
+    trailersBackend.listen(0, "127.0.0.1");
+    await once(trailersBackend, "listening");
+    await consul.register({ ID: "trailers-1", Name: "trailers", Address: "127.0.0.1", Port: (trailersBackend.address() as AddressInfo).port, Meta: { "gateway-protocol": "h2c" }, Check: { TTL: "1h", Status: "passing" } });
     const dead = await freePort();
     await consul.register({ ID: "h2-1", Name: "service-web", Address: "127.0.0.1", Port: backend.port, Check: { TTL: "1h", Status: "passing" } });
     await consul.register({ ID: "hop-1", Name: "hop", Address: "127.0.0.1", Port: (hopBackend.address() as AddressInfo).port, Check: { TTL: "1h", Status: "passing" } });
@@ -57,7 +70,7 @@ describe("HTTP/2 to clients: h2c on the plain port and h2 by ALPN on HTTPS", () 
     await consul.register({ ID: "flaky-dead", Name: "flaky", Address: "127.0.0.1", Port: dead, Check: { TTL: "1h", Status: "passing" } });
     await consul.register({ ID: "flaky-live", Name: "flaky", Address: "127.0.0.1", Port: backend.port, Check: { TTL: "1h", Status: "passing" } });
     gateway = await startTestGateway(consul.address, {
-      GATEWAY_SERVICES: "service-web,hop,flaky",
+      GATEWAY_SERVICES: "service-web,hop,flaky,trailers",
       GATEWAY_H2C: "true",
       GATEWAY_HTTPS_PORT: "0",
       GATEWAY_TLS_CERT: leaf.certFile,
@@ -75,6 +88,7 @@ describe("HTTP/2 to clients: h2c on the plain port and h2 by ALPN on HTTPS", () 
     await gateway?.close();
     await backend?.close();
     if (hopBackend) await new Promise((resolve) => hopBackend.close(resolve));
+    if (trailersBackend) await new Promise((resolve) => trailersBackend.close(resolve));
     await consul?.destroy();
     certs?.destroy();
   });
@@ -152,6 +166,27 @@ describe("HTTP/2 to clients: h2c on the plain port and h2 by ALPN on HTTPS", () 
       assert.equal(res.body.toString(), "hop");
       assert.equal(res.headers["x-kept"], "yes");
       for (const name of ["connection", "keep-alive", "x-hop", "transfer-encoding"]) assert.equal(res.headers[name], undefined, name);
+    }
+  });
+
+  test("trailers both ways with an h2c instance: announced request trailers reach it, TE: trailers is kept, its trailers come back", async () => {
+    const session = connect(h2c);
+    try {
+      const stream = session.request({ ":method": "POST", ":path": "/trailers/x", te: "trailers", trailer: "x-request-trailer" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers({ "x-request-trailer": "sent" }));
+      const chunks: Buffer[] = [];
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      const trailers = once(stream, "trailers") as Promise<[Record<string, string>]>;
+      const ended = once(stream, "end");
+      stream.end("body");
+      const [answerTrailers] = await within(trailers, 15_000, "the answer's trailers");
+      await within(ended, 15_000, "the end of the answer");
+      const seen = JSON.parse(Buffer.concat(chunks).toString()) as { trailers: Record<string, string>; te: string | null };
+      assert.equal(seen.trailers["x-request-trailer"], "sent");
+      assert.equal(seen.te, "trailers");
+      assert.equal(answerTrailers["x-answer-trailer"], "done");
+    } finally {
+      session.close();
     }
   });
 
