@@ -16,7 +16,7 @@ import { promisify } from "node:util";
 import type { ConsulAgent } from "../test/support/consul.js";
 import { freePort } from "../test/support/ports.js";
 import { start, startTs } from "../test/support/processes.js";
-import { TestCertificates } from "../test/support/tls.js";
+import { TestCertificates } from "../test/support/test-certificates.js";
 import { eventually } from "../test/support/wait.js";
 import { echoClient, unary, ECHO_SERVICE_PATH } from "../test/support/grpc-echo.js";
 import { nginxBinary, PATH, REPO, startGateway, type Running } from "./lib/fixture.js";

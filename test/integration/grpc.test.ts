@@ -15,7 +15,7 @@ import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { echoClient, unary, ECHO_SERVICE_PATH, type EchoClient, type EchoMessage } from "../support/grpc-echo.js";
 import { freePorts } from "../support/ports.js";
 import { startTs, type Started } from "../support/processes.js";
-import { TestCertificates } from "../support/tls.js";
+import { TestCertificates } from "../support/test-certificates.js";
 import { eventually, within } from "../support/wait.js";
 
 const SERVER_MAIN = resolve(import.meta.dirname, "../support/grpc-echo-main.ts");

@@ -16,7 +16,7 @@ import { startBackend, type Backend } from "../support/backends.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { curl, h2Request, rawH2Request } from "../support/h2.js";
 import { freePort } from "../support/ports.js";
-import { TestCertificates } from "../support/tls.js";
+import { TestCertificates } from "../support/test-certificates.js";
 import { eventually, within } from "../support/wait.js";
 
 interface Inspected {

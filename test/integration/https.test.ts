@@ -13,7 +13,7 @@ import { ConsulAgent } from "../support/consul.js";
 import { startBackend, type Backend } from "../support/backends.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { curl } from "../support/h2.js";
-import { TestCertificates } from "../support/tls.js";
+import { TestCertificates } from "../support/test-certificates.js";
 import { eventually, sleep } from "../support/wait.js";
 
 interface Handshake {

@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CertificateError, CertificateStore, certificateFor, loadCertificates } from "../../src/gateway/tls-certificates.js";
-import { TestCertificates } from "../support/tls.js";
+import { TestCertificates } from "../support/test-certificates.js";
 
 describe("TLS certificates: loading, SNI names, reload", () => {
   let certs: TestCertificates;
