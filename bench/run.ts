@@ -20,6 +20,7 @@ import { measureScale, type ScaleOptions, type ScaleResult } from "./scale.js";
 import { CHURN_FULL, CHURN_SMOKE, measureChurn, type ChurnResult } from "./churn.js";
 import { measureThroughput, startTargets, type TargetSummary } from "./throughput.js";
 import { measureWebSocket, type WebSocketResult } from "./websocket.js";
+import { measureTls, renderTlsSection, type TlsResult } from "./tls.js";
 
 const smoke = process.argv.includes("--smoke");
 const settings = smoke
@@ -44,6 +45,7 @@ let churnFailure: string | undefined;
 let memory: MemoryResult | undefined;
 let profile: ProfileSummary | undefined;
 let websocket: WebSocketResult | undefined;
+let tls: TlsResult | undefined;
 
 let backend: Running | undefined;
 let consul: ConsulAgent | undefined;
@@ -83,6 +85,9 @@ try {
 
   log("profile: the single process under the same load with --cpu-prof");
   profile = await profileGateway(consul, settings, join(REPO, smoke ? "test-artifacts" : "bench/results"));
+  log("tls: HTTPS/1.1 and HTTPS/2 beside nginx, gRPC unary through the gateway beside direct");
+  tls = await measureTls(consul, backend, settings, log);
+
   log(`profile: top layers ${profile.layers.slice(0, 4).map((l) => `${l.layer} ${l.percent.toFixed(0)}%`).join(", ")}`);
 } finally {
   for (const target of running) await target.stop();
@@ -131,7 +136,7 @@ const report: Report = {
   websocket,
   notes,
 };
-const markdown = renderReport(report, machine(nginxBinary()));
+const markdown = renderReport(report, machine(nginxBinary())) + (tls === undefined ? "" : `\n${renderTlsSection(tls)}`);
 const out = smoke ? join(REPO, "test-artifacts/BENCHMARKS-smoke.md") : join(REPO, "docs/BENCHMARKS.md");
 mkdirSync(join(out, ".."), { recursive: true });
 writeFileSync(out, markdown);

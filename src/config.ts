@@ -28,6 +28,13 @@ export interface ConsulAddress {
 export interface GatewayConfig {
   readonly host: string;
   readonly port: number;
+  readonly httpsPort: number | undefined;
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+  readonly tlsDir: string | undefined;
+  readonly tlsReloadMs: number;
+  readonly httpsRedirect: boolean;
+  readonly h2c: boolean;
   readonly registry: RegistryKind;
   readonly consulAddresses: readonly ConsulAddress[];
   readonly consulToken: string | undefined;
@@ -154,6 +161,11 @@ function accessLogTarget(raw: string, env: string): AccessLogTarget {
   return { kind: "file", path: value };
 }
 
+function filePath(raw: string, env: string): string {
+  if (raw.trim() === "") throw new ConfigError(env, "expected a path, got an empty value");
+  return raw.trim();
+}
+
 function serviceName(name: string, env: string): string {
   if (!isValidServiceName(name)) throw new ConfigError(env, `${JSON.stringify(name)} is not a service name (letters, digits, '-', '_', '.')`);
   return name;
@@ -204,6 +216,37 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   port: {
     key: "port", env: "GATEWAY_PORT", form: "0-65535", default: "3000",
     doc: "Port the proxy listens on (0 picks a free one).", parse: integer(0, 65535),
+  },
+  httpsPort: {
+    key: "httpsPort", env: "GATEWAY_HTTPS_PORT", form: "0-65535", default: undefined,
+    doc: "Port of the HTTPS listener (HTTP/2 and HTTP/1.1 by ALPN, TLS 1.2 or later); unset: none. Needs `GATEWAY_TLS_CERT` and `GATEWAY_TLS_KEY`, or `GATEWAY_TLS_DIR`.",
+    parse: integer(0, 65535),
+  },
+  tlsCert: {
+    key: "tlsCert", env: "GATEWAY_TLS_CERT", form: "a PEM file path", default: undefined,
+    doc: "The HTTPS listener's certificate (with its chain), served to clients that name no host or a host no `GATEWAY_TLS_DIR` certificate is for.",
+    parse: filePath,
+  },
+  tlsKey: {
+    key: "tlsKey", env: "GATEWAY_TLS_KEY", form: "a PEM file path", default: undefined,
+    doc: "The private key of `GATEWAY_TLS_CERT`.", parse: filePath,
+  },
+  tlsDir: {
+    key: "tlsDir", env: "GATEWAY_TLS_DIR", form: "a folder path", default: undefined,
+    doc: "A folder of `<name>.crt` + `<name>.key` pairs, served by SNI for the DNS names in each certificate.", parse: filePath,
+  },
+  tlsReloadMs: {
+    key: "tlsReloadMs", env: "GATEWAY_TLS_RELOAD_MS", form: "0-3600000", default: "2000",
+    doc: "How often the certificate files are checked for a change, which is loaded without a restart (0: never); a bad new file keeps the old certificate and is logged.",
+    parse: integer(0, 3_600_000),
+  },
+  httpsRedirect: {
+    key: "httpsRedirect", env: "GATEWAY_HTTPS_REDIRECT", form: "true, false", default: "false",
+    doc: "Answer every plain-HTTP request with a 308 redirect to the same URL on `GATEWAY_HTTPS_PORT`.", parse: boolean,
+  },
+  h2c: {
+    key: "h2c", env: "GATEWAY_H2C", form: "true, false", default: "false",
+    doc: "Also take HTTP/2 with prior knowledge (h2c) on `GATEWAY_PORT`, beside HTTP/1.1: what gRPC clients without TLS speak.", parse: boolean,
   },
   registry: {
     key: "registry", env: "GATEWAY_REGISTRY", form: REGISTRY_KINDS.join(", "), default: "consul",
@@ -606,7 +649,22 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
   if (config.watch === "shared" && config.registry !== "consul") {
     throw new ConfigError(SETTINGS.watch.env, `shared is a Consul watch mode; with GATEWAY_REGISTRY=${config.registry} each service is watched on its own (leave it unset or per-service)`);
   }
+  checkTlsSettings(config);
   return config;
+}
+
+/** The HTTPS settings that only make sense together. */
+function checkTlsSettings(config: GatewayConfig): void {
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    const missing = config.tlsCert === undefined ? SETTINGS.tlsCert.env : SETTINGS.tlsKey.env;
+    throw new ConfigError(missing, `needed with ${missing === SETTINGS.tlsCert.env ? SETTINGS.tlsKey.env : SETTINGS.tlsCert.env}: a certificate and its key go together`);
+  }
+  if (config.httpsPort !== undefined && config.tlsCert === undefined && config.tlsDir === undefined) {
+    throw new ConfigError(SETTINGS.httpsPort.env, `the HTTPS listener needs a certificate: set ${SETTINGS.tlsCert.env} and ${SETTINGS.tlsKey.env}, or ${SETTINGS.tlsDir.env}`);
+  }
+  if (config.httpsRedirect && config.httpsPort === undefined) {
+    throw new ConfigError(SETTINGS.httpsRedirect.env, `redirects to HTTPS need ${SETTINGS.httpsPort.env}`);
+  }
 }
 
 function parseSettings(env: NodeJS.ProcessEnv, settings: readonly Setting<keyof GatewayConfig>[]): Readonly<Record<string, unknown>> {

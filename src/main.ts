@@ -47,7 +47,8 @@ try {
     stop = () => primary.stop();
   } else {
     const gateway = await startGateway(config, new WatcherSupervisor(supervisorOptions(config)));
-    console.log(`koa-consul-gateway listening on ${config.host}:${gateway.port}, ${registryName}, admin API and dashboard on http://${config.adminHost}:${gateway.adminPort}/`);
+    const https = gateway.httpsPort === undefined ? "" : `, HTTPS (h2, http/1.1) on ${gateway.httpsPort}`;
+    console.log(`koa-consul-gateway listening on ${config.host}:${gateway.port}${config.h2c ? " (HTTP/1.1 and h2c)" : ""}${https}, ${registryName}, admin API and dashboard on http://${config.adminHost}:${gateway.adminPort}/`);
     stop = () => gateway.close();
   }
 } catch (err) {

@@ -3,6 +3,7 @@ import { errorMiddleware } from "../error-middleware.js";
 import { createProxyHandler, type ProxyHandlerDeps } from "./proxy-handler.js";
 import { refuseMethods } from "./refused-methods.js";
 import { requestLimits, type RequestLimits } from "./request-limits.js";
+import { askToCloseConnection } from "../proxy/h2-headers.js";
 
 export interface GatewayAppDeps extends ProxyHandlerDeps {
   limits: RequestLimits;
@@ -30,7 +31,7 @@ export function createGatewayApp(deps: GatewayAppDeps): Koa {
   if (deps.observe) app.use(deps.observe);
   app.use(errorMiddleware);
   app.use(async (ctx, next) => {
-    if (deps.draining()) ctx.res.setHeader("Connection", "close");
+    if (deps.draining()) askToCloseConnection(ctx.req, ctx.res);
     await next();
   });
   app.use(refuseMethods);

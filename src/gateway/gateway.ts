@@ -8,16 +8,15 @@
  * server (API, dashboard, /metrics) listens on a port of its own, unless
  * `admin: false` (cluster workers: see docs/deployment.md, cluster mode).
  */
-import { createServer, type Server } from "node:http";
-import { once } from "node:events";
+import type { Server } from "node:http";
 import { readFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import createDebug from "debug";
 import type { GatewayConfig } from "../config.js";
 import type { DiscoveryFeed } from "../discovery/discovery-feed.js";
 import { Forwarder } from "../proxy/forwarder.js";
 import { TrailerForwarder } from "../proxy/trailer-forwarder.js";
 import { UpgradeForwarder } from "../proxy/upgrade-forwarder.js";
+import { H2cForwarder } from "../proxy/h2-forwarder.js";
 import { ServiceBalancers } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import { OutlierDetector } from "../routing/outlier-detector.js";
@@ -31,6 +30,8 @@ import { deferContinue } from "./expect-continue.js";
 import { refuseConnect } from "./refused-methods.js";
 import { ExposurePolicy } from "../routing/exposure.js";
 import { answerClientError } from "./client-errors.js";
+import { startListeners, type Listeners } from "./listeners.js";
+import { CertificateStore } from "./tls-certificates.js";
 import { loadSnapshot, SnapshotWriter } from "../routing/table-snapshot.js";
 import { TableUpdater } from "../routing/table-updater.js";
 import { RequestRouter } from "../routing/request-router.js";
@@ -44,11 +45,14 @@ const debug = createDebug("gateway:server");
 
 export interface Gateway {
   readonly port: number;
+  /** The HTTPS listener's port (GATEWAY_HTTPS_PORT); undefined without one. */
+  readonly httpsPort: number | undefined;
   /** The admin API and dashboard's port (GATEWAY_ADMIN_PORT); undefined when started with `admin: false`. */
   readonly adminPort: number | undefined;
   readonly store: RouteStore;
   readonly stats: InstanceStatsRegistry;
   readonly routes: DiscoveryFeed;
+  /** The plain port's HTTP/1.1 server. */
   readonly server: Server;
   close(): Promise<void>;
 }
@@ -121,6 +125,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
   const forwarder = new Forwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, connectTimeoutMs: config.connectTimeoutMs, maxResponseHeaderBytes: config.maxResponseHeaderBytes, upstreamCa });
   const trailerForwarder = new TrailerForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, upstreamCa });
   const resolver = new ServiceResolver(store, subscriptions, config.discoveryTimeoutMs);
+  const h2cForwarder = new H2cForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, connectTimeoutMs: config.connectTimeoutMs, maxResponseHeaderBytes: config.maxResponseHeaderBytes });
   const outliers = new OutlierDetector(stats, {
     consecutiveGatewayFailures: config.outlierConsecutiveFailures,
     consecutive5xx: config.outlierConsecutive5xx,
@@ -150,6 +155,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     forwarder,
     trailerForwarder,
     upgrader,
+    h2cForwarder,
     stats,
     outliers,
     retry: { maxAttempts: config.retryAttempts, deadlineMs: config.retryDeadlineMs },
@@ -161,27 +167,48 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
   });
 
   const handle = app.callback();
-  const server = createServer(
-    {
-      maxHeaderSize: config.maxHeaderBytes,
-      headersTimeout: config.clientHeadersTimeoutMs,
-      requestTimeout: config.clientRequestTimeoutMs,
-      // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
-      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.clientHeadersTimeoutMs / 4))),
-    },
-    handle,
-  );
-  handleUpgrades(server, handle);
-  // One more than the limit, so that request-limits.ts can see the limit was passed and say so.
-  server.maxHeadersCount = config.maxHeaderCount + 1;
-  server.on("clientError", answerClientError);
-  server.on("connect", refuseConnect((entry) => observability.refused(entry)));
-  // 100 Continue is sent by the proxy handler once the request is routable and within limits.
-  server.on("checkContinue", deferContinue(app.callback()));
-  server.listen(config.port, config.host);
+  // Each server that parses HTTP/1.1 (or HTTP/2) requests: upgrades, CONNECT and deferred 100 Continue.
+  const prepare = (server: Server): void => {
+    handleUpgrades(server, handle);
+    server.on("connect", refuseConnect((entry) => observability.refused(entry)));
+    // 100 Continue is sent by the proxy handler once the request is routable and within limits.
+    server.on("checkContinue", deferContinue(handle));
+  };
+  let listeners: Listeners | undefined;
   let adminServer: AdminServer | undefined;
   try {
-    await once(server, "listening");
+    // Read at start: a bad certificate stops the start with openssl's reason, as a bad setting does.
+    const certificates =
+      config.httpsPort === undefined
+        ? undefined
+        : new CertificateStore(
+            { certFile: config.tlsCert, keyFile: config.tlsKey, dir: config.tlsDir },
+            { info: (message) => debug("%s", message), warn: (message) => console.warn(`koa-consul-gateway: ${message}`) },
+          );
+    listeners = await startListeners(
+      {
+        host: config.host,
+        port: config.port,
+        httpsPort: config.httpsPort,
+        certificates,
+        certificateReloadMs: config.tlsReloadMs,
+        h2c: config.h2c,
+        redirectToHttps: config.httpsRedirect,
+        http1: {
+          maxHeaderSize: config.maxHeaderBytes,
+          headersTimeout: config.clientHeadersTimeoutMs,
+          requestTimeout: config.clientRequestTimeoutMs,
+          // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
+          connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.clientHeadersTimeoutMs / 4))),
+        },
+        maxHeaderCount: config.maxHeaderCount,
+        maxHeaderBytes: config.maxHeaderBytes,
+        headersTimeoutMs: config.clientHeadersTimeoutMs,
+        onClientError: answerClientError,
+        prepare,
+      },
+      handle,
+    );
     if (admin) {
       adminServer = await startAdminServer(config.adminHost, config.adminPort, {
         store,
@@ -199,22 +226,24 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
       });
     }
   } catch (err) {
-    // Either port may be the one in use: whatever did start is stopped again.
-    if (server.listening) await new Promise((resolve) => server.close(resolve));
+    // Any port may be the one in use: whatever did start is stopped again.
+    await listeners?.close();
     await Promise.all([routes.stop(), observability.close()]);
     updater.stop();
     subscriptions?.stop();
     throw err;
   }
-  const port = (server.address() as AddressInfo).port;
+  const serving: Listeners = listeners;
+  const { port, httpsPort } = serving;
+  const server = serving.http1;
   debug("listening on %s:%d", config.host, port);
 
   let closing: Promise<void> | undefined;
   async function drainAndClose(): Promise<void> {
     draining = true;
     debug("draining: no new connections, up to %d ms for requests in flight", config.shutdownGraceMs);
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
+    const closed = serving.close();
+    serving.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, config.shutdownGraceMs);
@@ -222,7 +251,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     await Promise.race([closed, graceOver]);
     clearTimeout(timer);
     // Whatever is still open after the grace period is cut, upgraded connections too.
-    server.closeAllConnections();
+    serving.closeAllConnections();
     upgrader.destroyAll();
     departed.stop();
     await Promise.all([closed, routes.stop()]);
@@ -231,12 +260,13 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     // After the proxy server: the last requests still get their access log lines.
     await snapshot?.flush();
     trailerForwarder.close();
-    await Promise.all([forwarder.close(), adminServer?.close(), observability.close()]);
+    await Promise.all([forwarder.close(), h2cForwarder.close(), adminServer?.close(), observability.close()]);
     debug("closed");
   }
 
   return {
     port,
+    httpsPort,
     adminPort: adminServer?.port,
     store,
     stats,

@@ -3,6 +3,7 @@
  * one, forward; on a failure that is safe to retry, pick another instance
  * that was not tried yet, within a bounded number of attempts and a deadline.
  */
+import type { Http2ServerRequest } from "node:http2";
 import type { Context } from "koa";
 import createDebug from "debug";
 import type { Balancer } from "../routing/balancers/index.js";
@@ -12,6 +13,9 @@ import type { Forwarder } from "../proxy/forwarder.js";
 import type { TrailerForwarder } from "../proxy/trailer-forwarder.js";
 import type { UpgradeForwarder } from "../proxy/upgrade-forwarder.js";
 import type { Instance } from "../discovery/instance.js";
+import type { H2cForwarder } from "../proxy/h2-forwarder.js";
+import { speaksH2c } from "../proxy/instance-protocol.js";
+import { askToCloseConnection } from "../proxy/h2-headers.js";
 import type { ProxyRequestState } from "../observability/request-state.js";
 import { forwardedFor, type ForwardedFor, type ForwardingPolicy } from "../proxy/forwarded-headers.js";
 import { LazyBody } from "../proxy/lazy-body.js";
@@ -41,6 +45,8 @@ export interface ProxyHandlerDeps {
   trailerForwarder: TrailerForwarder;
   /** Upgrade requests (WebSocket handshakes), then their connections. */
   upgrader: UpgradeForwarder;
+  /** For instances that speak HTTP/2 without TLS (gRPC servers). */
+  h2cForwarder: H2cForwarder;
   stats: InstanceStatsRegistry;
   outliers: OutlierDetector;
   retry: RetryOptions;
@@ -51,6 +57,8 @@ export interface ProxyHandlerDeps {
 }
 
 function hasBody(ctx: Context): boolean {
+  // HTTP/2 frames a body without either header: a request without one ended with its HEADERS frame.
+  if (ctx.req.httpVersionMajor >= 2) return !(ctx.req as unknown as Http2ServerRequest).stream.endAfterHeaders;
   const length = ctx.req.headers["content-length"];
   return length !== undefined ? length !== "0" : ctx.req.headers["transfer-encoding"] !== undefined;
 }
@@ -95,7 +103,7 @@ async function forwardUpgrade(
   }
 }
 
-export function createProxyHandler({ requestRouter, resolver, balancer, forwarder, trailerForwarder, upgrader, stats, outliers, retry, maxBodyBytes, forwarding }: ProxyHandlerDeps) {
+export function createProxyHandler({ requestRouter, resolver, balancer, forwarder, trailerForwarder, upgrader, h2cForwarder, stats, outliers, retry, maxBodyBytes, forwarding }: ProxyHandlerDeps) {
   return async function proxy(ctx: Context): Promise<void> {
     const target = await requestRouter.route(ctx.req);
     // For the request observer (metrics, access log): set here, read once the request is done.
@@ -135,15 +143,19 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
         if (statusCode >= 500) instanceStats.serverErrors += 1;
       };
       try {
-        if (upgrade === undefined) {
-          await via.forward(ctx.req, ctx.res, body, instance, target.upstreamPath, target.service, fwd, onResponse);
-        } else {
+        if (upgrade !== undefined) {
           await forwardUpgrade(upgrader, ctx, upgrade, instance, instanceStats, target.upstreamPath, target.service, fwd, onResponse);
+        } else if (speaksH2c(instance)) {
+          await h2cForwarder.forward(ctx.req, ctx.res, body, instance, target.upstreamPath, target.service, fwd, onResponse, (grpcStatus) => {
+            state.grpcStatus = grpcStatus;
+          });
+        } else {
+          await via.forward(ctx.req, ctx.res, body, instance, target.upstreamPath, target.service, fwd, onResponse);
         }
         return;
       } catch (err) {
         if (err instanceof GatewayError && err.code === "PAYLOAD_TOO_LARGE") {
-          ctx.set("Connection", "close");
+          askToCloseConnection(ctx.req, ctx.res);
           throw err;
         }
         instanceStats.failures += 1;

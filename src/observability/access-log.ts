@@ -18,6 +18,8 @@ export interface AccessLogEntry {
   /** The instance that answered (the last one tried). */
   instance: string | undefined;
   status: number;
+  /** A gRPC call's grpc-status, when the instance sent one. */
+  grpcStatus?: string | undefined;
   /** Response body bytes sent to the client. */
   bytes: number;
   durationMs: number;

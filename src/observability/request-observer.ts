@@ -12,6 +12,7 @@ import { accessLogPath, type AccessLog } from "./access-log.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { ensureRequestId, REQUEST_ID_HEADER } from "./request-id.js";
 import type { ProxyRequestState } from "./request-state.js";
+import { httpStatusOfGrpc } from "../proxy/h2-headers.js";
 
 export interface RequestObserverDeps {
   metrics: GatewayMetrics;
@@ -38,7 +39,8 @@ export function requestObserver({ metrics, accessLog }: RequestObserverDeps): Mi
       metrics.requestFinished({
         service: state.service,
         instance: state.instance,
-        status: ctx.status,
+        // A gRPC call is counted by its grpc-status (what it stands for in HTTP), not by HTTP's 200.
+        status: (state.grpcStatus === undefined ? undefined : httpStatusOfGrpc(state.grpcStatus)) ?? ctx.status,
         upstreamSeconds: state.upstreamStartedAt === undefined ? undefined : (endedAt - state.upstreamStartedAt) / 1000,
         errorCode,
         retries,
@@ -50,6 +52,7 @@ export function requestObserver({ metrics, accessLog }: RequestObserverDeps): Mi
         service: state.service,
         instance: state.instance,
         status: ctx.status,
+        grpcStatus: state.grpcStatus,
         // Koa writes its own (error) bodies after the middleware returns, with a known length.
         bytes: state.upgradedBytes ?? (streamed ? sentBytes!() : (ctx.length ?? 0)),
         durationMs: Math.round((endedAt - startedAt) * 1000) / 1000,

@@ -20,4 +20,6 @@ export interface ProxyRequestState {
   ejections?: EjectionReason[];
   /** Bytes sent to the client on an upgraded connection, which the proxy writes to the socket itself. */
   upgradedBytes?: number;
+  /** A gRPC answer's grpc-status (its HTTP status is 200 whatever the outcome); counted by what it stands for. */
+  grpcStatus?: string;
 }

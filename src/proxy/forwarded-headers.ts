@@ -21,6 +21,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { connectionTokens, HOP_BY_HOP } from "./headers.js";
+import { requestHost, requestScheme } from "./h2-headers.js";
 import { acceptsTrailers } from "./trailers.js";
 import type { TrustedProxies } from "../trusted-proxies.js";
 
@@ -66,10 +67,6 @@ export interface ForwardingPolicy {
   preserveHost: boolean;
 }
 
-/** The scheme of the connection: a TLS socket is https, whatever the listener. */
-export function connectionScheme(req: IncomingMessage): "http" | "https" {
-  return (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
-}
 
 /** What `req` carries for forwarding, under `policy`. */
 export function forwardedFor(req: IncomingMessage, policy: ForwardingPolicy, requestIdHeader = "x-request-id"): ForwardedFor {
@@ -77,8 +74,9 @@ export function forwardedFor(req: IncomingMessage, policy: ForwardingPolicy, req
   const requestId = req.headers[requestIdHeader];
   return {
     clientAddress,
-    proto: connectionScheme(req),
-    host: req.headers.host,
+    proto: requestScheme(req),
+    // Over HTTP/2 the client names the host in :authority.
+    host: requestHost(req.headers),
     port: req.socket.localPort,
     trusted: policy.trustedProxies.trusts(req.socket.remoteAddress),
     emitForwarded: policy.emitForwarded,

@@ -14,6 +14,7 @@ import { upstreamRequestHeaders, type ForwardedFor } from "./forwarded-headers.j
 import { instanceProtocol } from "./instance-protocol.js";
 import { TrailerRelay } from "./trailer-relay.js";
 import { toGatewayError } from "./upstream-errors.js";
+import { http1RequestHeaders } from "./h2-headers.js";
 import { GatewayError } from "../errors.js";
 
 const debug = createDebug("gateway:proxy");
@@ -103,7 +104,7 @@ export class Forwarder {
           origin: originOf(instance),
           path: upstreamPath,
           method: req.method as Dispatcher.HttpMethod,
-          headers: upstreamRequestHeaders(req.rawHeaders, req.headers.connection, fwd),
+          headers: upstreamRequestHeaders(req.httpVersionMajor >= 2 ? http1RequestHeaders(req.rawHeaders) : req.rawHeaders, req.headers.connection, fwd),
           body,
           signal: abort,
         },

@@ -4,7 +4,8 @@
  * rather than passed, since a recipient that merged them into the header
  * section could be misled.
  */
-const NOT_IN_TRAILERS = new Set([
+export const NOT_IN_TRAILERS: ReadonlySet<string> = new Set([
+  "proxy-connection",
   "content-length",
   "content-encoding",
   "content-type",
@@ -32,9 +33,9 @@ export function trailerPairs(rawTrailers: readonly string[]): [string, string][]
 }
 
 /** Whether the client's TE header accepts trailers: the one TE token the gateway passes on. */
-export function acceptsTrailers(te: string | undefined): boolean {
+export function acceptsTrailers(te: string | string[] | undefined): boolean {
   if (te === undefined) return false;
-  for (const part of te.split(",")) {
+  for (const part of (Array.isArray(te) ? te.join(",") : te).split(",")) {
     if (part.split(";", 1)[0]!.trim().toLowerCase() === "trailers") return true;
   }
   return false;

@@ -178,7 +178,7 @@ describe("WebSocket proxying", () => {
       socket.close();
       await closed(socket);
     }
-    assert.ok((gateway.stats.peek("a-refusing")?.failures ?? 0) >= 1, "the refusing instance was tried first");
+    assert.ok((gateway.stats.peek(`${consul.node}/a-refusing`)?.failures ?? 0) >= 1, "the refusing instance was tried first");
   });
 
   test("an upgrade to an unknown service gets the JSON 404 before any switch", async () => {
@@ -252,10 +252,10 @@ describe("WebSocket proxying", () => {
     const entry = JSON.parse(lines[0]!) as { status: number; service: string; instance: string; bytes: number };
     assert.equal(entry.status, 101);
     assert.equal(entry.service, "chat");
-    assert.equal(entry.instance, "echo-1");
+    assert.equal(entry.instance, `${consul.node}/echo-1`);
     assert.ok(entry.bytes > 0, "bytes sent to the client are counted");
     const metrics = (await superagent.get(`${gateway.adminUrl}/metrics`).buffer(true)).text;
-    assert.match(metrics, /gateway_requests_total\{service="chat",instance="echo-1",status_class="1xx"\} [1-9]/);
+    assert.match(metrics, new RegExp(`gateway_requests_total\\{service="chat",instance="${consul.node}/echo-1",status_class="1xx"\\} [1-9]`));
     assert.match(metrics, /gateway_upgraded_connections\{service="chat"\} 0/);
   });
 });
