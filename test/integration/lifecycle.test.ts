@@ -159,23 +159,27 @@ describe("restarts and misbehaving Consul", () => {
 
   test("a Consul whose index goes backwards (replaced by a fresh one on the same address): the watch resets and follows it", async () => {
     const fresh = await ConsulAgent.start();
-    // Raise the first agent's index well above where a fresh agent starts.
-    for (let i = 0; i < 15; i++) await fresh.register({ ID: `filler-${i}`, Name: `filler-${i}`, Address: "127.0.0.1", Port: 1, Check: ttl });
-    const gateway = await startTestGateway(fresh.address, { GATEWAY_SERVICES: "service-web", GATEWAY_CONSUL_WAIT_MS: "1000" });
-    const port = fresh.httpPort;
+    let gateway: Awaited<ReturnType<typeof startTestGateway>> | undefined;
     let replacement: ConsulAgent | undefined;
     try {
-      await eventually(() => gateway.store.current.get("service-web") !== undefined, 10_000, "first answer");
-      const highIndex = Number(gateway.store.current.get("service-web")!.index);
+      // Raise the first agent's index well above where a fresh agent starts.
+      for (let i = 0; i < 15; i++) await fresh.register({ ID: `filler-${i}`, Name: `filler-${i}`, Address: "127.0.0.1", Port: 1, Check: ttl });
+      const started = await startTestGateway(fresh.address, { GATEWAY_SERVICES: "service-web", GATEWAY_CONSUL_WAIT_MS: "1000" });
+      gateway = started;
+      const port = fresh.httpPort;
+      await eventually(() => started.store.current.get("service-web") !== undefined, 10_000, "first answer");
+      const highIndex = Number(started.store.current.get("service-web")!.index);
       await fresh.destroy();
       replacement = await ConsulAgent.start({ httpPort: port });
       await replacement.register({ ID: "web-1", Name: "service-web", Address: "127.0.0.1", Port: backend.port, Check: ttl });
-      await eventually(() => gateway.store.current.get("service-web")?.instances.length === 1, 20_000, "the new agent's instance");
-      assert.ok(Number(gateway.store.current.get("service-web")!.index) < highIndex, "the index the table now holds is the new, lower one");
-      const res = await superagent.get(`${gateway.url}/service-web/getRemoteIp`);
+      await eventually(() => started.store.current.get("service-web")?.instances.length === 1, 20_000, "the new agent's instance");
+      assert.ok(Number(started.store.current.get("service-web")!.index) < highIndex, "the index the table now holds is the new, lower one");
+      const res = await superagent.get(`${started.url}/service-web/getRemoteIp`);
       assert.equal((res.body as { id: string }).id, "web-1");
     } finally {
-      await gateway.close();
+      // Every agent this test started goes, also when a wait above failed before the first was replaced.
+      await gateway?.close();
+      await fresh.destroy();
       await replacement?.destroy();
     }
   });
