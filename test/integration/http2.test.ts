@@ -263,9 +263,9 @@ describe("HTTP/2 to clients: h2c on the plain port and h2 by ALPN on HTTPS", () 
       stream.on("error", () => {});
       stream.write(randomBytes(64 * 1024));
       // Let the gateway start the upstream request, then reset.
-      await eventually(() => (gateway.stats.get("h2-1").inFlight > 0 ? true : undefined), 15_000, "the request in flight");
+      await eventually(() => (gateway.stats.get(`${consul.node}/h2-1`).inFlight > 0 ? true : undefined), 15_000, "the request in flight");
       stream.close(constants.NGHTTP2_CANCEL);
-      await eventually(() => (gateway.stats.get("h2-1").inFlight === 0 ? true : undefined), 15_000, "nothing in flight after the reset");
+      await eventually(() => (gateway.stats.get(`${consul.node}/h2-1`).inFlight === 0 ? true : undefined), 15_000, "nothing in flight after the reset");
     } finally {
       session.destroy();
     }
@@ -284,7 +284,7 @@ describe("HTTP/2 to clients: h2c on the plain port and h2 by ALPN on HTTPS", () 
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       const response = once(stream, "response") as Promise<[Record<string, string | number>]>;
       const ended = once(stream, "end");
-      await eventually(() => (gateway.stats.get("h2-1").inFlight > 0 ? true : undefined), 15_000, "the slow request in flight");
+      await eventually(() => (gateway.stats.get(`${consul.node}/h2-1`).inFlight > 0 ? true : undefined), 15_000, "the slow request in flight");
       const closing = gateway.close();
       await within(goaway, 15_000, "the GOAWAY");
       const [headers] = await within(response, 15_000, "the slow answer");
