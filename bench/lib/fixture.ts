@@ -43,7 +43,7 @@ async function listeningPort(process: Started): Promise<number> {
   return Number((await process.waitForOutput(/listening (?:on 127\.0\.0\.1:)?(\d+)/, 30_000))[1]);
 }
 
-async function ready(name: string, process: Started, port: number): Promise<Running> {
+export async function ready(name: string, process: Started, port: number): Promise<Running> {
   const url = `http://127.0.0.1:${port}${PATH}`;
   await eventually(() => answers(url), 30_000, `${name} answering 200 on ${url} (output: ${process.output().slice(-500)})`);
   return { name, url, pid: process.child.pid!, process, stop: async () => void (await process.stop()) };
@@ -57,7 +57,8 @@ export async function startBackend(): Promise<Running> {
 export async function startConsulWithBackend(backendPort: number): Promise<ConsulAgent> {
   const consul = await ConsulAgent.start();
   // No health check: a passing instance without check traffic during the load.
-  await consul.register({ ID: `${SERVICE}-1`, Name: SERVICE, Address: "127.0.0.1", Port: backendPort });
+  // The tag is Fabio's route (its `urlprefix-` convention); the gateway and Traefik route by the name.
+  await consul.register({ ID: `${SERVICE}-1`, Name: SERVICE, Address: "127.0.0.1", Port: backendPort, Tags: [`urlprefix-/${SERVICE}`] });
   return consul;
 }
 
@@ -73,10 +74,10 @@ export async function startGateway(
   consul: ConsulAgent,
   workers: number,
   /** readyWhenListening: do not wait for the bench backend's route (a Consul without it). */
-  extra: { env?: Record<string, string>; nodeArgs?: string[]; readyWhenListening?: boolean } = {},
+  extra: { env?: Record<string, string>; nodeArgs?: string[]; readyWhenListening?: boolean; node?: string } = {},
 ): Promise<Running> {
   const port = await freePort();
-  const gateway = start(process.execPath, [...(extra.nodeArgs ?? []), join(REPO, "dist/main.js")], {
+  const gateway = start(extra.node ?? process.execPath, [...(extra.nodeArgs ?? []), join(REPO, "dist/main.js")], {
     env: {
       ...process.env,
       CONSUL_HTTP_ADDR: consul.address,
