@@ -6,6 +6,7 @@ import type { PropagationResult } from "./propagation.js";
 import type { ScaleResult } from "./scale.js";
 import type { MemoryResult } from "./memory.js";
 import type { ProfileSummary } from "./profile.js";
+import type { PinnedResult } from "./pinned.js";
 
 export interface Report {
   date: Date;
@@ -23,6 +24,7 @@ export interface Report {
   scale: ScaleResult[];
   scaleFailures: string[];
   memory: MemoryResult | undefined;
+  pinned: PinnedResult | undefined;
   profile: ProfileSummary | undefined;
   notes: string[];
   /** The peer gateways and Node versions found for this run, for the machine line. */
@@ -152,6 +154,15 @@ export function renderReport(report: Report, machineLine: string): string {
   lines.push("", "CPU µs/req: the CPU time all of the target's processes spent per request (from /proc; for the gateway its watcher child and in cluster mode the primary too), the load generator and the backend excluded.");
   lines.push("", "## Earlier targets (http-proxy, the bare forwarder, nginx)", "", "| Target | Measured | Met |", "|---|---:|---|");
   for (const v of verdicts(report)) lines.push(`| ${v.target} | ${v.measured} | ${v.met === undefined ? "–" : v.met ? "yes" : "**no**"} |`);
+
+  if (report.pinned !== undefined) {
+    const { rows: pinnedRows, loadCpu, gatewayCpus } = report.pinned;
+    const base = pinnedRows[0];
+    lines.push("", "## Cluster mode with the load pinned away", "");
+    lines.push(`wrk and the backend pinned to CPU ${loadCpu}, the gateway (primary, workers, watcher) to CPU ${gatewayCpus} with \`taskset\`; the last row spreads the cluster over every CPU, the load's included. Same load and rounds as above.`, "");
+    lines.push("| Target | req/s | × first row | p50 ms | p99 ms | CPU µs/req | req/s per round |", "|---|---:|---:|---:|---:|---:|---|");
+    for (const r of pinnedRows) lines.push(`| ${r.name} | ${f(r.requestsPerSecond)} | ${base ? f(r.requestsPerSecond / base.requestsPerSecond, 2) : "–"} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)} | ${f(r.cpuUsPerRequest, 1)} | ${r.runs.map((run) => f(run.requestsPerSecond)).join(", ")} |`);
+  }
 
   lines.push("", "## Propagation latency", "");
   lines.push("Time from the registration (or deregistration) request to Consul's agent until the first request through the gateway that is routed to the instance (or no longer is).", "");

@@ -14,6 +14,7 @@ import { loadTool } from "./lib/load.js";
 import { loadAverage } from "./lib/proc.js";
 import { measureMemory, type MemoryResult } from "./memory.js";
 import { profileGateway, type ProfileSummary } from "./profile.js";
+import { measurePinned, pinnedUnavailable, type PinnedResult } from "./pinned.js";
 import { measurePropagation, type PropagationResult } from "./propagation.js";
 import { machine, peerVerdicts, renderReport, verdicts, type Report } from "./report.js";
 import { measureScale, type ScaleOptions, type ScaleResult } from "./scale.js";
@@ -64,6 +65,7 @@ const propagation: PropagationResult[] = [];
 const scale: ScaleResult[] = [];
 const scaleFailures: string[] = [];
 let memory: MemoryResult | undefined;
+let pinned: PinnedResult | undefined;
 let profile: ProfileSummary | undefined;
 
 let backend: Running | undefined;
@@ -79,6 +81,15 @@ try {
   running.push(...targets.filter((t) => t !== backend));
   throughput = await measureThroughput(targets, settings, log);
   for (const target of running.splice(0)) await target.stop();
+
+  const cannotPin = pinnedUnavailable();
+  if (cannotPin === undefined) {
+    log(`cluster mode with the load pinned away: ${settings.rounds} round(s)`);
+    pinned = await measurePinned(consul, backend, settings, log);
+  } else {
+    log(`cluster mode with the load pinned away skipped: ${cannotPin}`);
+    notes.push(`The pinned cluster measurement was skipped: ${cannotPin}.`);
+  }
 
   // One gateway at a time, each alone with Consul, so that none of them slows another's watch.
   log(`propagation: ${settings.propagationCycles} register/deregister cycles per gateway (${settings.pollingPropagationCycles} for Traefik's 15 s poll)`);
@@ -143,6 +154,7 @@ const report: Report = {
   scale,
   scaleFailures,
   memory,
+  pinned,
   profile,
   notes,
   versions: [optional.node24 ? `Node ${optional.node24.version}` : "", optional.fabio?.version ?? "", optional.traefik?.version ?? ""].filter(Boolean),

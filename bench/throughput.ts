@@ -74,7 +74,7 @@ export async function measureThroughput(targets: readonly Running[], options: Th
   for (let round = 0; round < options.rounds; round++) {
     const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
     for (const target of order) {
-      await runLoad(target.url, { connections: options.connections, durationS: options.warmupS });
+      await runLoad(target.url, { ...options, durationS: options.warmupS });
       const pids = processTree(target.pid);
       const cpuBefore = treeCpuMs(pids);
       const load: LoadResult = await runLoad(target.url, options);

@@ -74,10 +74,14 @@ export async function startGateway(
   consul: ConsulAgent,
   workers: number,
   /** readyWhenListening: do not wait for the bench backend's route (a Consul without it). */
-  extra: { env?: Record<string, string>; nodeArgs?: string[]; readyWhenListening?: boolean; node?: string } = {},
+  /** cpus: pins the gateway (and so its workers and watcher) to these CPUs with taskset. */
+  extra: { env?: Record<string, string>; nodeArgs?: string[]; readyWhenListening?: boolean; node?: string; cpus?: string } = {},
 ): Promise<Running> {
   const port = await freePort();
-  const gateway = start(extra.node ?? process.execPath, [...(extra.nodeArgs ?? []), join(REPO, "dist/main.js")], {
+  const command = [extra.node ?? process.execPath, ...(extra.nodeArgs ?? []), join(REPO, "dist/main.js")];
+  // taskset execs the command: the pid stays the gateway's.
+  const [program, ...args] = extra.cpus === undefined ? command : ["taskset", "-c", extra.cpus, ...command];
+  const gateway = start(program!, args, {
     env: {
       ...process.env,
       CONSUL_HTTP_ADDR: consul.address,

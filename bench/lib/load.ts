@@ -19,6 +19,8 @@ export interface LoadResult {
 export interface LoadOptions {
   connections: number;
   durationS: number;
+  /** CPUs the load generator is pinned to (taskset's list form, e.g. "1"); wrk only. */
+  cpus?: string;
 }
 
 export function loadTool(): "wrk" | "autocannon" {
@@ -54,7 +56,9 @@ export function parseWrk(output: string): LoadResult {
 export async function runLoad(url: string, options: LoadOptions): Promise<LoadResult> {
   if (loadTool() === "wrk") {
     // Asynchronous, so that the bench can sample the target (memory) while the load runs.
-    const { stdout } = await promisify(execFile)("wrk", ["-t1", `-c${options.connections}`, `-d${options.durationS}s`, "--latency", url], {
+    const wrk = ["wrk", "-t1", `-c${options.connections}`, `-d${options.durationS}s`, "--latency", url];
+    const [command, ...args] = options.cpus === undefined ? wrk : ["taskset", "-c", options.cpus, ...wrk];
+    const { stdout } = await promisify(execFile)(command!, args, {
       encoding: "utf8",
       timeout: (options.durationS + 30) * 1000,
     });
