@@ -9,7 +9,7 @@
 import { performance } from "node:perf_hooks";
 import { Pool } from "undici";
 import type { ConsulAgent } from "../test/support/consul.js";
-import type { Running } from "./lib/fixture.js";
+import { benchRegistration, type Running } from "./lib/fixture.js";
 import { percentile } from "./lib/stats.js";
 
 const SERVICE = "prop-svc";
@@ -41,8 +41,7 @@ async function waitUntil(pool: Pool, routed: boolean, waitLimitMs: number): Prom
 export async function measurePropagation(consul: ConsulAgent, gateway: Running, backendPort: number, cycles: number, waitLimitMs = 10_000): Promise<PropagationResult> {
   const origin = new URL(gateway.url).origin;
   const pool = new Pool(origin, { connections: 1 });
-  // The tag is Fabio's route; the gateway and Traefik route by the name.
-  const registration = { ID: INSTANCE, Name: SERVICE, Address: "127.0.0.1", Port: backendPort, Tags: [`urlprefix-/${SERVICE}`] };
+  const registration = benchRegistration(INSTANCE, SERVICE, backendPort);
   const up: number[] = [];
   const down: number[] = [];
   try {

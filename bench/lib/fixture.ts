@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { request } from "undici";
-import { ConsulAgent } from "../../test/support/consul.js";
+import { ConsulAgent, type TestRegistration } from "../../test/support/consul.js";
 import { freePort } from "../../test/support/ports.js";
 import { start, startTs, type Started } from "../../test/support/processes.js";
 import { eventually } from "../../test/support/wait.js";
@@ -54,11 +54,20 @@ export async function startBackend(): Promise<Running> {
   return ready("direct", backend, await listeningPort(backend));
 }
 
+/**
+ * An instance as every target can route it: the tag is Fabio's route (its
+ * `urlprefix-` convention; the gateway and Traefik route by the name), and the
+ * TTL check, passing from the start, is what Fabio needs to route at all (it
+ * ignores instances without a passing check of their own), without any check
+ * traffic during the load.
+ */
+export function benchRegistration(id: string, service: string, port: number): TestRegistration {
+  return { ID: id, Name: service, Address: "127.0.0.1", Port: port, Tags: [`urlprefix-/${service}`], Check: { CheckID: `${id}-ttl`, TTL: "1h", Status: "passing" } };
+}
+
 export async function startConsulWithBackend(backendPort: number): Promise<ConsulAgent> {
   const consul = await ConsulAgent.start();
-  // No health check: a passing instance without check traffic during the load.
-  // The tag is Fabio's route (its `urlprefix-` convention); the gateway and Traefik route by the name.
-  await consul.register({ ID: `${SERVICE}-1`, Name: SERVICE, Address: "127.0.0.1", Port: backendPort, Tags: [`urlprefix-/${SERVICE}`] });
+  await consul.register(benchRegistration(`${SERVICE}-1`, SERVICE, backendPort));
   return consul;
 }
 
