@@ -84,10 +84,11 @@ export async function startGateway(
   workers: number,
   /** readyWhenListening: do not wait for the bench backend's route (a Consul without it). */
   /** cpus: pins the gateway (and so its workers and watcher) to these CPUs with taskset. */
-  extra: { env?: Record<string, string>; nodeArgs?: string[]; readyWhenListening?: boolean; node?: string; cpus?: string } = {},
+  /** dist: another build of the gateway (bench/compare.ts), dist/ by default. */
+  extra: { env?: Record<string, string>; nodeArgs?: string[]; readyWhenListening?: boolean; node?: string; cpus?: string; dist?: string } = {},
 ): Promise<Running> {
   const port = await freePort();
-  const command = [extra.node ?? process.execPath, ...(extra.nodeArgs ?? []), join(REPO, "dist/main.js")];
+  const command = [extra.node ?? process.execPath, ...(extra.nodeArgs ?? []), join(extra.dist ?? join(REPO, "dist"), "main.js")];
   // taskset execs the command: the pid stays the gateway's.
   const [program, ...args] = extra.cpus === undefined ? command : ["taskset", "-c", extra.cpus, ...command];
   const gateway = start(program!, args, {
