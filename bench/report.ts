@@ -1,4 +1,4 @@
-/** The bench's results as Markdown: the machine, the tables, and the issue's targets with their verdicts. */
+/** The bench's results as Markdown: the machine, the tables, and the performance targets with their verdicts. */
 import { spawnSync } from "node:child_process";
 import { cpus, totalmem, release } from "node:os";
 import { GATEWAY, type TargetSummary } from "./throughput.js";
@@ -101,7 +101,7 @@ export function verdicts(report: Report): Verdict[] {
   const add = (target: string, value: number, goal: (v: number) => boolean, unit = "×"): void => {
     out.push({ target, measured: Number.isFinite(value) ? `${value.toFixed(2)}${unit}` : "not measured", met: Number.isFinite(value) ? goal(value) : undefined });
   };
-  // Throughput ratios as the issue states them, and the same ratios of CPU per request (cost, inverted),
+  // Throughput ratios as the targets state them, and the same ratios of CPU per request (cost, inverted),
   // which a machine shared with other work disturbs far less.
   const cost = (a: TargetSummary | undefined, b: TargetSummary | undefined): number => (a && b ? b.cpuUsPerRequest / a.cpuUsPerRequest : NaN);
   add("single process ≥ 1.5× http-proxy (req/s)", ratio(single, proxy), (v) => v >= 1.5);
@@ -126,7 +126,7 @@ export function renderReport(report: Report, machineLine: string): string {
   lines.push(`- Load: ${report.loadTool}, ${report.connections} connections, one thread, ${report.durationS} s per measurement after a ${report.warmupS} s warm-up, ${report.rounds} interleaved round(s) (the order rotates each round); medians below. Every process (load, backend, proxy, Consul) on the same cores, on loopback.`);
   lines.push(`- Load average (1 min) before the run ${f(report.loadBefore, 2)}, after ${f(report.loadAfter, 2)}${report.loadBefore > 0.5 || report.loadAfter > 2.5 ? ": **other work was running on the machine** (a load average above 0.5 before or 2.5 after), so absolute numbers are noisy; the ratios of one run are what to compare" : ""}.`);
   for (const note of report.notes) lines.push(`- ${note}`);
-  lines.push("- What these numbers mean, which of the issue's targets hold, what holds the rest back and what was tried: [PERFORMANCE.md](PERFORMANCE.md).");
+  lines.push("- What these numbers mean, which of the performance targets hold, what holds the rest back and what was tried: [PERFORMANCE.md](PERFORMANCE.md).");
   lines.push("", "## Against Fabio and Traefik", "");
   lines.push(`Ratios to the gateway (1 process, Node ${process.version.slice(1)}) of the same run; the absolute figures are in the tables below. Propagation: register / deregister, p50 / p99 in ms.`, "");
   lines.push("| Target | req/s × gateway | CPU µs/req × gateway | p50 ms | p99 ms | register p50 / p99 ms | deregister p50 / p99 ms |");
@@ -152,7 +152,7 @@ export function renderReport(report: Report, machineLine: string): string {
     lines.push(`| ${r.name} | ${f(r.requestsPerSecond)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)} | ${f(r.cpuUsPerRequest, 1)} | ${x(direct)} | ${x(nginx1)} | ${x(nginx2)} | ${r.errors} | ${r.runs.map((run) => f(run.requestsPerSecond)).join(", ")} |`);
   }
   lines.push("", "CPU µs/req: the CPU time all of the target's processes spent per request (from /proc; for the gateway its watcher child and in cluster mode the primary too), the load generator and the backend excluded.");
-  lines.push("", "## Earlier targets (http-proxy, the bare forwarder, nginx)", "", "| Target | Measured | Met |", "|---|---:|---|");
+  lines.push("", "## Earlier performance targets (http-proxy, the bare forwarder, nginx)", "", "| Target | Measured | Met |", "|---|---:|---|");
   for (const v of verdicts(report)) lines.push(`| ${v.target} | ${v.measured} | ${v.met === undefined ? "–" : v.met ? "yes" : "**no**"} |`);
 
   if (report.pinned !== undefined) {

@@ -5,13 +5,14 @@
  * Run: node --import tsx bench/traffic-policy.ts (numbers move with the machine's load).
  */
 import type { IncomingMessage } from "node:http";
-import { RequestRouter } from "../src/gateway/request-router.js";
-import { ServiceResolver } from "../src/gateway/service-resolver.js";
-import { parseProxyTarget } from "../src/proxy/target.js";
+import { RequestRouter } from "../src/routing/request-router.js";
+import { ServiceResolver } from "../src/routing/service-resolver.js";
+import { parseProxyTarget } from "../src/routing/request-target.js";
 import { RouteStore } from "../src/routing/route-store.js";
 import { InstanceStatsRegistry } from "../src/routing/instance-stats.js";
 import { TrafficWeights } from "../src/routing/traffic-weights.js";
-import { ServiceBalancers, BALANCER_NAMES } from "../src/routing/balancers/index.js";
+import { BALANCER_NAMES } from "../src/balancer-options.js";
+import { ServiceBalancers } from "../src/routing/balancers/index.js";
 import { instance } from "../test/support/instances.js";
 
 const ITER = 200_000;

@@ -4,13 +4,14 @@
  * A bad value stops the start with a message that names the setting and the
  * accepted form.
  */
-import { BALANCER_NAMES, isBalancerName, type BalancerName } from "./routing/balancers/index.js";
-import { HASH_KEY_FORM, parseHashKey, type HashKey } from "./routing/balancers/hash-key.js";
-import type { HealthState } from "./routing/instance.js";
-import { isPlainPath } from "./proxy/target.js";
-import { isValidServiceName } from "./discovery/messages.js";
-import type { AccessLogTarget } from "./observability/access-log.js";
-import { REGISTRY_KINDS, type RegistryKind } from "./discovery/registries/registry-kind.js";
+import { BALANCER_NAMES, HASH_KEY_FORM, isBalancerName, parseHashKey, type BalancerName, type HashKey } from "./balancer-options.js";
+import type { HealthState } from "./health-state.js";
+import { isPlainPath } from "./plain-path.js";
+import { isValidServiceName } from "./service-name.js";
+import { REGISTRY_KINDS, type RegistryKind } from "./registry-kind.js";
+
+/** GATEWAY_ACCESS_LOG, parsed. */
+export type AccessLogTarget = { readonly kind: "off" } | { readonly kind: "stdout" } | { readonly kind: "file"; readonly path: string };
 
 export const CONSISTENCY_MODES = ["default", "stale", "consistent"] as const;
 export type ConsistencyMode = (typeof CONSISTENCY_MODES)[number];
@@ -83,7 +84,7 @@ export class ConfigError extends Error {
 interface Setting<K extends keyof GatewayConfig> {
   key: K;
   env: string;
-  /** The accepted form, as the README table and error messages show it. */
+  /** The accepted form, as docs/configuration.md and error messages show it. */
   form: string;
   default: string | undefined;
   doc: string;
@@ -457,7 +458,7 @@ export function loadRegistrySettings(env: NodeJS.ProcessEnv): RegistrySettings {
   return parseSettings(env, SETTING_LIST.filter((s) => keys.includes(s.key))) as unknown as RegistrySettings;
 }
 
-/** The README's configuration table, generated from the same list so the two cannot drift apart. */
+/** docs/configuration.md's settings table, generated from the same list so the two cannot drift apart. */
 export function settingsMarkdownTable(): string {
   const rows = SETTING_LIST.map(
     (s) => `| \`${s.env}\` | \`${flagName(s.env)}\` | ${s.form} | ${s.default === undefined ? "(none)" : s.default === "" ? "(empty)" : `\`${s.default}\``} | ${s.doc} |`,

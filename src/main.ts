@@ -10,7 +10,7 @@ import cluster from "node:cluster";
 import { ConfigError, loadConfig, type GatewayConfig } from "./config.js";
 import { startGateway } from "./gateway/gateway.js";
 import { startClusterPrimary } from "./cluster/primary.js";
-import { PrimaryRouteSource } from "./cluster/primary-route-source.js";
+import { PrimaryDiscoveryFeed } from "./cluster/primary-discovery-feed.js";
 import { WatcherSupervisor, supervisorOptions } from "./discovery/supervisor.js";
 import { describeRegistry, registryConfig } from "./discovery/registries/create-registry.js";
 
@@ -35,7 +35,7 @@ let stop: () => Promise<void>;
 try {
   if (cluster.isWorker) {
     // The admin server is off in workers: N processes cannot share its port, and one worker's metrics would be a part of the traffic only.
-    const gateway = await startGateway(config, new PrimaryRouteSource(), { admin: false });
+    const gateway = await startGateway(config, new PrimaryDiscoveryFeed(), { admin: false });
     stop = () => gateway.close();
   } else if (config.workers > 1) {
     const primary = await startClusterPrimary(config);

@@ -17,18 +17,18 @@ import type { AddressInfo } from "node:net";
 import Koa, { type Context } from "koa";
 import Router from "@koa/router";
 import createDebug from "debug";
-import { isValidServiceName } from "../discovery/messages.js";
-import { errorMiddleware } from "../gateway/error-middleware.js";
-import { GatewayError } from "../gateway/errors.js";
+import { isValidServiceName } from "../service-name.js";
+import { errorMiddleware } from "../error-middleware.js";
+import { GatewayError } from "../errors.js";
 import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { RouteStore } from "../routing/route-store.js";
-import { REGISTRY_TITLES, type RegistryKind } from "../discovery/registries/registry-kind.js";
+import { REGISTRY_TITLES, type RegistryKind } from "../registry-kind.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
-import type { RouteEvents } from "../observability/route-events.js";
+import type { TableChangeLog } from "../observability/table-change-log.js";
 import { dashboardAssets, type DashboardAssets } from "./dashboard-assets.js";
 import { DashboardEvents } from "./dashboard-events.js";
 import { readiness } from "./readiness.js";
-import { routesView, serviceView, type WeightPolicy } from "./routes-view.js";
+import { tableView, serviceView, type WeightPolicy } from "./table-view.js";
 import type { DashboardSnapshot, ReadinessView } from "./view-types.js";
 
 const debug = createDebug("gateway:admin");
@@ -36,7 +36,7 @@ const debug = createDebug("gateway:admin");
 export interface AdminDeps {
   store: RouteStore;
   stats: InstanceStatsRegistry;
-  events: RouteEvents;
+  events: TableChangeLog;
   metrics: GatewayMetrics;
   watcher: { readonly running: boolean; readonly childPid: number | undefined; readonly restarts: number };
   /** GATEWAY_SERVICES, which readiness waits for. */
@@ -80,7 +80,7 @@ export function createAdminApp(deps: AdminDeps, dashboardEvents: DashboardEvents
   });
 
   router.get("/routes", (ctx) => {
-    ctx.body = routesView(store.current, stats, { policy });
+    ctx.body = tableView(store.current, stats, { policy });
   });
 
   router.get("/routes/:service", (ctx) => {
@@ -132,7 +132,7 @@ export function dashboardSnapshot(deps: AdminDeps): DashboardSnapshot {
   return {
     readiness: currentReadiness(deps),
     watcher: { running: watcher.running, pid: watcher.childPid ?? null, restarts: watcher.restarts, registry: REGISTRY_TITLES[deps.registry], registryErrors: events.totalRegistryErrors },
-    routes: routesView(store.current, stats, { policy: deps.policy }),
+    routes: tableView(store.current, stats, { policy: deps.policy }),
   };
 }
 

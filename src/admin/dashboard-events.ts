@@ -12,13 +12,13 @@
  */
 import type { ServerResponse } from "node:http";
 import type { Context } from "koa";
-import type { RouteEvents } from "../observability/route-events.js";
-import { GatewayError } from "../gateway/errors.js";
-import type { DashboardSnapshot, RouteChange } from "./view-types.js";
+import type { TableChangeLog } from "../observability/table-change-log.js";
+import { GatewayError } from "../errors.js";
+import type { DashboardSnapshot, TableChange } from "./view-types.js";
 
 export interface DashboardEventsOptions {
   snapshot: () => DashboardSnapshot;
-  events: RouteEvents;
+  events: TableChangeLog;
   intervalMs?: number;
   maxClients?: number;
 }
@@ -89,7 +89,7 @@ export class DashboardEvents {
     this.stopListening = undefined;
   }
 
-  private onChange(change: RouteChange): void {
+  private onChange(change: TableChange): void {
     this.broadcast(`event: change\ndata: ${JSON.stringify(change)}\n\n`);
     this.broadcastSnapshotIfChanged();
   }

@@ -1,10 +1,11 @@
 /**
  * The JSON shapes the admin API answers with. The dashboard page, compiled for
- * the browser, imports these types too: this file imports nothing, so that it
- * type-checks both with Node's types and with the DOM's.
+ * the browser, imports these types too: this file imports nothing but the
+ * equally import-free observability/table-change.ts, so that it type-checks both with Node's
+ * types and with the DOM's.
  */
 
-/** One instance as GET /routes shows it; built by instanceView() in routes-view.ts. */
+/** One instance as GET /routes shows it; built by instanceView() in table-view.ts. */
 export interface InstanceView {
   id: string;
   address: string;
@@ -67,11 +68,8 @@ export interface ReadinessView {
   reasons: string[];
 }
 
-/** One watcher message as it was applied: a change notification. */
-export type RouteChange =
-  | { type: "service"; at: string; summary: string; service: string; index: string; instances: number; added: string[]; removed: string[]; changed: string[] }
-  | { type: "catalog"; at: string; summary: string; index: string; services: number; added: string[]; removed: string[] }
-  | { type: "watch-error"; at: string; summary: string; service: string | null; message: string };
+/** One watcher message as it was applied, as the change feed and the dashboard show it. */
+export type { TableChange } from "../observability/table-change.js";
 
 export interface WatcherView {
   running: boolean;

@@ -13,7 +13,7 @@ import type { GatewayConfig } from "../config.js";
 import type { WatcherMessage } from "../discovery/messages.js";
 import { RestartBackoff } from "../discovery/restart-backoff.js";
 import { WatcherSupervisor, supervisorOptions } from "../discovery/supervisor.js";
-import { LatestRoutes } from "./latest-routes.js";
+import { LatestWatcherMessages } from "./latest-watcher-messages.js";
 import { parseWorkerMessage } from "./messages.js";
 
 const debug = createDebug("gateway:cluster");
@@ -30,7 +30,7 @@ export interface ClusterPrimary {
 
 export async function startClusterPrimary(config: GatewayConfig): Promise<ClusterPrimary> {
   const supervisor = new WatcherSupervisor(supervisorOptions(config));
-  const latest = new LatestRoutes();
+  const latest = new LatestWatcherMessages();
   const backoff = new RestartBackoff(config.watcherRestartMaxMs);
   /** Workers that asked for the routes: a worker not yet ready gets the replay when it asks. */
   const ready = new Set<Worker>();

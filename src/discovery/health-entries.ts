@@ -1,4 +1,5 @@
-import type { HealthState, Instance } from "../routing/instance.js";
+import type { HealthState } from "../health-state.js";
+import type { Instance } from "./instance.js";
 import type { HealthEntry } from "./consul-adapter.js";
 
 export interface HealthFilter {

@@ -3,7 +3,8 @@
  * The parent validates every message from the child before it touches the
  * route table: a child is a separate process and its messages are input.
  */
-import type { Instance } from "../routing/instance.js";
+import type { Instance } from "./instance.js";
+import { isValidServiceName } from "../service-name.js";
 
 /** Parent → child. */
 export type WatcherCommand = { type: "subscribe"; service: string } | { type: "unsubscribe"; service: string };
@@ -14,13 +15,6 @@ export type WatcherMessage =
   /** `tags`: each service's tags in the catalog (the union over its instances), where prefix routes come from. */
   | { type: "catalog"; index: string; services: string[]; tags: Record<string, string[]> }
   | { type: "watch-error"; service: string | null; message: string };
-
-/** Letters, digits, '-', '_' and '.', as Consul's DNS-compatible names; "." and ".." never. */
-const SERVICE_NAME = /^(?!\.\.?$)[A-Za-z0-9._-]{1,128}$/;
-
-export function isValidServiceName(name: string): boolean {
-  return SERVICE_NAME.test(name);
-}
 
 /** The address becomes the host of an upstream URL: only a plain host name or IP may pass. */
 export function isValidInstanceAddress(address: string): boolean {

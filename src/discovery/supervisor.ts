@@ -14,7 +14,7 @@ import type { GatewayConfig } from "../config.js";
 import { parseWatcherMessage, type WatcherCommand, type WatcherMessage } from "./messages.js";
 import { registryConfig, type RegistryConfig } from "./registries/create-registry.js";
 import { RestartBackoff } from "./restart-backoff.js";
-import type { RouteSource } from "./route-source.js";
+import type { DiscoveryFeed } from "./discovery-feed.js";
 import { WATCHER_CONFIG_ENV } from "./watcher-child-config.js";
 
 const debug = createDebug("gateway:supervisor");
@@ -41,7 +41,7 @@ function childEntry(): { path: string; execArgv: string[] } {
   };
 }
 
-export class WatcherSupervisor implements RouteSource {
+export class WatcherSupervisor implements DiscoveryFeed {
   private child: ChildProcess | undefined;
   private readonly subscriptions = new Set<string>();
   private readonly backoff: RestartBackoff;

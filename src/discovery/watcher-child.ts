@@ -8,7 +8,7 @@
 import createDebug from "debug";
 import { parseWatcherCommand, type WatcherMessage } from "./messages.js";
 import { createRegistry } from "./registries/create-registry.js";
-import { instancesFingerprint, describeInstances } from "../routing/instance.js";
+import { instancesFingerprint, describeInstances } from "./instance.js";
 import { readWatcherChildConfig } from "./watcher-child-config.js";
 
 const debug = createDebug("gateway:watch");

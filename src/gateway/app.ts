@@ -1,5 +1,5 @@
 import Koa, { type Middleware } from "koa";
-import { errorMiddleware } from "./error-middleware.js";
+import { errorMiddleware } from "../error-middleware.js";
 import { createProxyHandler, type ProxyHandlerDeps } from "./proxy-handler.js";
 import { requestLimits, type RequestLimits } from "./request-limits.js";
 
@@ -15,9 +15,9 @@ export interface GatewayAppDeps extends ProxyHandlerDeps {
  * The Koa app: observe → errors → limits → proxy. Every request is a proxy
  * request; RequestRouter reads its target (service, upstream path, tags) from
  * the raw URL and headers, so encodings survive. The proxy is a plain
- * middleware, not a @koa/router route: the router's matching and parameter
- * decoding cost ~10% of the gateway's CPU per request (docs/PERFORMANCE.md)
- * for a single catch-all route whose parameters were never read.
+ * middleware, not a @koa/router route: a single catch-all route whose
+ * parameters are never read would only add the router's matching and
+ * parameter decoding to every request (docs/PERFORMANCE.md).
  * Once the instance answers, Koa steps aside (ctx.respond = false) and the
  * forwarder streams the response itself.
  */

@@ -7,7 +7,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import createDebug from "debug";
-import { GatewayError } from "./errors.js";
+import { GatewayError } from "../errors.js";
 
 const debug = createDebug("gateway:client");
 

@@ -1,33 +1,34 @@
 /**
- * One gateway process: the route store fed by a route source, and the Koa app
- * on an HTTP server. The source is the watcher supervisor in a single process
- * and the cluster primary in a worker (see src/discovery/route-source.ts); the
+ * One gateway process: the route store fed by a discovery feed, and the Koa app
+ * on an HTTP server. The feed is the watcher supervisor in a single process
+ * and the cluster primary in a worker (see src/discovery/discovery-feed.ts); the
  * gateway does not care which. `startGateway` returns once listening; `close`
  * drains it: no new connections, requests in flight finish (within the grace
- * period), then the route source is stopped. Beside the proxy, the admin
+ * period), then the discovery feed is stopped. Beside the proxy, the admin
  * server (API, dashboard, /metrics) listens on a port of its own, unless
- * `admin: false` (cluster workers: see the README's cluster mode).
+ * `admin: false` (cluster workers: see docs/deployment.md, cluster mode).
  */
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import createDebug from "debug";
 import type { GatewayConfig } from "../config.js";
-import type { RouteSource } from "../discovery/route-source.js";
+import type { DiscoveryFeed } from "../discovery/discovery-feed.js";
 import { Forwarder } from "../proxy/forwarder.js";
 import { ServiceBalancers } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import { OutlierDetector } from "../routing/outlier-detector.js";
 import { RouteStore } from "../routing/route-store.js";
+import { startAdminServer, type AdminServer } from "../admin/admin-server.js";
 import { createObservability } from "../observability/observability.js";
-import { RouteEvents } from "../observability/route-events.js";
+import { TableChangeLog } from "../observability/table-change-log.js";
 import { TrafficWeights } from "../routing/traffic-weights.js";
 import { createGatewayApp } from "./app.js";
 import { answerClientError } from "./client-errors.js";
-import { loadSnapshot, SnapshotWriter } from "./route-snapshot.js";
-import { RouteUpdater } from "./route-updates.js";
-import { RequestRouter } from "./request-router.js";
-import { ServiceResolver } from "./service-resolver.js";
+import { loadSnapshot, SnapshotWriter } from "../routing/table-snapshot.js";
+import { TableUpdater } from "../routing/table-updater.js";
+import { RequestRouter } from "../routing/request-router.js";
+import { ServiceResolver } from "../routing/service-resolver.js";
 
 const debug = createDebug("gateway:server");
 
@@ -37,7 +38,7 @@ export interface Gateway {
   readonly adminPort: number | undefined;
   readonly store: RouteStore;
   readonly stats: InstanceStatsRegistry;
-  readonly routes: RouteSource;
+  readonly routes: DiscoveryFeed;
   readonly server: Server;
   close(): Promise<void>;
 }
@@ -47,12 +48,12 @@ export interface GatewayOptions {
   admin?: boolean;
 }
 
-export async function startGateway(config: GatewayConfig, routes: RouteSource, { admin = true }: GatewayOptions = {}): Promise<Gateway> {
+export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed, { admin = true }: GatewayOptions = {}): Promise<Gateway> {
   const store = new RouteStore();
   const stats = new InstanceStatsRegistry();
   const snapshot = config.snapshotFile === undefined ? undefined : new SnapshotWriter(config.snapshotFile);
-  const events = new RouteEvents({ registry: config.registry });
-  const updater = new RouteUpdater(store, stats, config.coalesceMs, (table) => {
+  const events = new TableChangeLog({ registry: config.registry });
+  const updater = new TableUpdater(store, stats, config.coalesceMs, (table) => {
     snapshot?.schedule(table);
     events.tableSwapped(table);
   });
@@ -77,7 +78,7 @@ export async function startGateway(config: GatewayConfig, routes: RouteSource, {
     maxEjectionMs: config.outlierMaxEjectionMs,
   });
   let draining = false;
-  const observability = createObservability(config, { store, stats, watcher: routes, events, draining: () => draining });
+  const observability = createObservability(config, { store, watcher: routes, events });
   const requestRouter = new RequestRouter(store, () => resolver.catalog(), config);
   const weights = new TrafficWeights(stats, config);
   const balancer = new ServiceBalancers(
@@ -113,10 +114,22 @@ export async function startGateway(config: GatewayConfig, routes: RouteSource, {
   server.maxHeadersCount = config.maxHeaderCount + 1;
   server.on("clientError", answerClientError);
   server.listen(config.port, config.host);
-  let adminPort: number | undefined;
+  let adminServer: AdminServer | undefined;
   try {
     await once(server, "listening");
-    if (admin) adminPort = await observability.listen();
+    if (admin) {
+      adminServer = await startAdminServer(config.adminHost, config.adminPort, {
+        store,
+        stats,
+        events,
+        metrics: observability.metrics,
+        watcher: routes,
+        services: config.services,
+        draining: () => draining,
+        registry: config.registry,
+        policy: { warmUpMs: config.warmUpMs, warningWeightPercent: config.warningWeightPercent },
+      });
+    }
   } catch (err) {
     // Either port may be the one in use: whatever did start is stopped again.
     if (server.listening) await new Promise((resolve) => server.close(resolve));
@@ -145,13 +158,13 @@ export async function startGateway(config: GatewayConfig, routes: RouteSource, {
     updater.stop();
     // After the proxy server: the last requests still get their access log lines.
     await snapshot?.flush();
-    await Promise.all([forwarder.close(), observability.close()]);
+    await Promise.all([forwarder.close(), adminServer?.close(), observability.close()]);
     debug("closed");
   }
 
   return {
     port,
-    adminPort,
+    adminPort: adminServer?.port,
     store,
     stats,
     routes,

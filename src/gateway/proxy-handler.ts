@@ -12,9 +12,9 @@ import type { Forwarder } from "../proxy/forwarder.js";
 import type { ProxyRequestState } from "../observability/request-state.js";
 import { LazyBody } from "../proxy/lazy-body.js";
 import { classifyFailure, isRetryable } from "../proxy/retry-policy.js";
-import { GatewayError } from "./errors.js";
-import type { RequestRouter } from "./request-router.js";
-import type { ServiceResolver } from "./service-resolver.js";
+import { GatewayError } from "../errors.js";
+import type { RequestRouter } from "../routing/request-router.js";
+import type { ServiceResolver } from "../routing/service-resolver.js";
 
 const debug = createDebug("gateway:proxy");
 

@@ -1,5 +1,5 @@
 import type { Context, Next } from "koa";
-import { GatewayError } from "./errors.js";
+import { GatewayError } from "../errors.js";
 
 export interface RequestLimits {
   maxUrlLength: number;

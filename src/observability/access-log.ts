@@ -6,7 +6,7 @@
 import { once } from "node:events";
 import { pino, type Logger } from "pino";
 
-export type AccessLogTarget = { readonly kind: "off" } | { readonly kind: "stdout" } | { readonly kind: "file"; readonly path: string };
+import type { AccessLogTarget } from "../config.js";
 
 /** One request as the access log records it. Durations in milliseconds, as people read them. */
 export interface AccessLogEntry {

@@ -10,17 +10,17 @@
  * codes. No raw path is ever a label.
  *
  * Per-request values are recorded as requests finish; the rest is read at
- * scrape time from what already holds it (route table, route events,
+ * scrape time from what already holds it (route table, table change log,
  * supervisor), so nothing is counted twice.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { RouteStore } from "../routing/route-store.js";
 import type { ServiceRoutes } from "../routing/route-table.js";
-import type { RouteEvents } from "./route-events.js";
+import type { TableChangeLog } from "./table-change-log.js";
 
 export interface MetricsSources {
   store: RouteStore;
-  events: RouteEvents;
+  events: TableChangeLog;
   /** How many times the watcher child has been re-forked. */
   watcherRestarts: () => number;
 }

@@ -8,10 +8,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { Agent, type Dispatcher } from "undici";
 import createDebug from "debug";
-import type { Instance } from "../routing/instance.js";
+import type { Instance } from "../discovery/instance.js";
 import { downstreamResponseHeaders, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
 import { toGatewayError } from "./upstream-errors.js";
-import { GatewayError } from "../gateway/errors.js";
+import { GatewayError } from "../errors.js";
 
 const debug = createDebug("gateway:proxy");
 
@@ -50,11 +50,9 @@ export class Forwarder {
   /**
    * Sends the request to the instance and streams its answer to `res` with
    * undici's stream(): undici writes the instance's body straight into the
-   * client's response, with no Readable and no pipe between them. A bare
-   * forwarder spends about 15% less CPU per request so than with request()
-   * and a pipe; for the gateway the gain was within the noise
-   * (docs/PERFORMANCE.md). The point here is one call, with the split that
-   * decides retries (before or after the instance's headers) in one place.
+   * client's response, with no Readable and no pipe between them, and the
+   * split that decides retries (before or after the instance's headers) sits
+   * in one call.
    *
    * Rejects with a GatewayError only when the attempt failed before the
    * instance's status line and headers arrived: that is the one case the
@@ -74,9 +72,8 @@ export class Forwarder {
     fwd: ForwardedFor,
     onResponse: (statusCode: number) => void,
   ): Promise<void> {
-    // undici accepts any EventEmitter as the abort signal. A plain emitter costs
-    // far less than an AbortController, whose signal and DOMException showed in
-    // the profile (bench/profile.ts).
+    // undici accepts any EventEmitter as the abort signal: a plain emitter is
+    // lighter than an AbortController with its signal and DOMException.
     const abort = new EventEmitter();
     // The client went away before the instance answered: stop the upstream request too.
     // (After the head, undici sees the response close by itself and aborts.)

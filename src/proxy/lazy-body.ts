@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import type { IncomingMessage } from "node:http";
-import { GatewayError } from "../gateway/errors.js";
+import { GatewayError } from "../errors.js";
 
 /**
  * The client's request body, handed to one upstream attempt. Nothing is read

@@ -1,4 +1,4 @@
-import { GatewayError } from "../gateway/errors.js";
+import { GatewayError } from "../errors.js";
 import { classifyFailure, failureCode } from "./retry-policy.js";
 
 const TIMEOUT = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "ETIMEDOUT"]);

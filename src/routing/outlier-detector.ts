@@ -1,5 +1,5 @@
 import createDebug from "debug";
-import type { Instance } from "./instance.js";
+import type { Instance } from "../discovery/instance.js";
 import type { InstanceStatsRegistry } from "./instance-stats.js";
 
 const debug = createDebug("gateway:outlier");

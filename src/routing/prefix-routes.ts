@@ -12,7 +12,7 @@
  * routed without the restriction or behaviour it asks for.
  */
 import createDebug from "debug";
-import { isPlainPath } from "../proxy/target.js";
+import { isPlainPath } from "../plain-path.js";
 import type { CatalogView } from "./route-table.js";
 
 const debug = createDebug("gateway:routes");

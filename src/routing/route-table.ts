@@ -1,4 +1,4 @@
-import type { Instance } from "./instance.js";
+import type { Instance } from "../discovery/instance.js";
 
 /** What the table knows of one subscribed service. */
 export interface ServiceRoutes {

@@ -1,4 +1,4 @@
-import type { Instance } from "./instance.js";
+import type { Instance } from "../discovery/instance.js";
 
 /**
  * Filtered lists are kept per instance list so that a request gets the same

@@ -5,7 +5,7 @@
  * here, so that health and warm-up hold an instance back whichever balancer a
  * service uses.
  */
-import type { Instance } from "./instance.js";
+import type { Instance } from "../discovery/instance.js";
 import type { InstanceStatsRegistry } from "./instance-stats.js";
 import { warmUpFactor } from "./warm-up.js";
 

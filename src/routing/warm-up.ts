@@ -1,7 +1,7 @@
 /**
  * Slow start: a new instance's caches, JIT and connection pools are cold, so it
- * takes a growing share of traffic instead of a full one at once (the original
- * design's "young" instances; Envoy's slow_start). The factor multiplies the
+ * takes a growing share of traffic instead of a full one at once (Envoy's
+ * slow_start). The factor multiplies the
  * instance's weight in every balancer.
  */
 

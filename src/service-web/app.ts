@@ -1,5 +1,5 @@
 /**
- * The demo backend. `/getRemoteIp` is the original design's route; the others
+ * The demo backend. `/getRemoteIp` answers with the host's address; the others
  * exist so that the gateway's behaviour can be observed from outside (echo,
  * request inspection, chosen statuses, slow answers, a health switch).
  */
@@ -12,7 +12,7 @@ export interface ServiceWebIdentity {
   port: number;
 }
 
-/** The host's first non-internal IPv4 address, as the original design reported it. */
+/** The host's first non-internal IPv4 address (what /getRemoteIp answers). */
 export function localIp(): string {
   for (const addresses of Object.values(networkInterfaces())) {
     for (const a of addresses ?? []) {

@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { ConfigError, loadRegistrySettings, type RegistrySettings } from "../config.js";
 import { createRegistry, describeRegistry, registryConfig } from "../discovery/registries/create-registry.js";
 import type { ServiceRegistration, ServiceRegistry } from "../discovery/registries/registry.js";
-import { REGISTRY_TITLES } from "../discovery/registries/registry-kind.js";
+import { REGISTRY_TITLES } from "../registry-kind.js";
 import { createServiceWebApp, localIp } from "./app.js";
 
 const env = process.env;

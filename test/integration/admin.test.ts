@@ -14,7 +14,7 @@ import { countHits, startTestGateway, type TestGateway } from "../support/gatewa
 import { freePort } from "../support/ports.js";
 import { openSse, type SseStream } from "../support/sse.js";
 import { eventually } from "../support/wait.js";
-import type { DashboardSnapshot, RouteChange, RoutesView, ServiceView } from "../../src/admin/view-types.js";
+import type { DashboardSnapshot, TableChange, RoutesView, ServiceView } from "../../src/admin/view-types.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -266,13 +266,13 @@ describe("the admin API, metrics, request ids and the access log", () => {
     const fourth = await startBackend("web-4");
     backends.push(fourth);
     await consul.register(registration(fourth));
-    const joined = await stream.waitFor((e) => e.event === "change" && (JSON.parse(e.data) as RouteChange).summary.includes("+web-4"), 10_000, "the change notification for web-4");
-    const change = JSON.parse(joined.data) as Extract<RouteChange, { type: "service" }>;
+    const joined = await stream.waitFor((e) => e.event === "change" && (JSON.parse(e.data) as TableChange).summary.includes("+web-4"), 10_000, "the change notification for web-4");
+    const change = JSON.parse(joined.data) as Extract<TableChange, { type: "service" }>;
     assert.equal(change.service, "service-web");
     assert.deepEqual(change.added, ["web-4"]);
     await stream.waitFor((e) => e.event === "snapshot" && e.data.includes('"id":"web-4"'), 5_000, "a snapshot with web-4");
 
     await consul.deregister("web-4");
-    await stream.waitFor((e) => e.event === "change" && (JSON.parse(e.data) as RouteChange).summary.includes("-web-4"), 10_000, "web-4 leaving");
+    await stream.waitFor((e) => e.event === "change" && (JSON.parse(e.data) as TableChange).summary.includes("-web-4"), 10_000, "web-4 leaving");
   });
 });

@@ -36,7 +36,7 @@ describe("cluster mode (GATEWAY_WORKERS=2) against a real Consul", () => {
     gateway = startTs(GATEWAY, [], {
       env: { ...process.env, DEBUG: "gateway:cluster", CONSUL_HTTP_ADDR: consul.address, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(port), GATEWAY_WORKERS: "2", GATEWAY_SERVICES: "service-web", GATEWAY_WATCHER_RESTART_MAX_MS: "1000", GATEWAY_ADMIN_PORT: "0", GATEWAY_WARMUP_MS: "0" },
     });
-    // No admin server in cluster mode (the README says why): the start line says so.
+    // No admin server in cluster mode (docs/deployment.md says why): the start line says so.
     await gateway.waitForOutput(/listening on 127\.0\.0\.1:\d+ with 2 workers .*admin API and dashboard off in cluster mode/, 30_000);
   });
 

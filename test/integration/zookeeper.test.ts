@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import superagent from "superagent";
 import { ZooKeeperRegistry } from "../../src/discovery/registries/zookeeper-registry.js";
 import { ZooKeeperSession } from "../../src/discovery/registries/zookeeper-adapter.js";
-import type { Instance } from "../../src/routing/instance.js";
+import type { Instance } from "../../src/discovery/instance.js";
 import { startBackend, type Backend } from "../support/backends.js";
 import { captureDebug, countHits, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { freePort } from "../support/ports.js";

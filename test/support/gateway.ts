@@ -8,7 +8,7 @@ import { WatcherSupervisor, supervisorOptions } from "../../src/discovery/superv
 
 export interface TestGateway extends Gateway {
   url: string;
-  /** The gateway's route source: one process, so its own watcher supervisor. */
+  /** The gateway's discovery feed: one process, so its own watcher supervisor. */
   supervisor: WatcherSupervisor;
   /** The admin API and dashboard. */
   adminUrl: string;

@@ -1,5 +1,5 @@
 /** Route table instances for unit tests: a passing instance with Consul's default weights, unless told otherwise. */
-import type { Instance } from "../../src/routing/instance.js";
+import type { Instance } from "../../src/discovery/instance.js";
 
 export function instance(id: string, overrides: Partial<Instance> = {}): Instance {
   return Object.freeze({ id, address: "127.0.0.1", port: 1, tags: [], meta: {}, health: "passing", weights: { passing: 1, warning: 1 }, ...overrides });

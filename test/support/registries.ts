@@ -4,7 +4,7 @@
  * registry, register and deregister a backend the way that registry's users
  * do, stop and start it again, and the settings that point a gateway at it.
  */
-import type { RegistryKind } from "../../src/discovery/registries/registry-kind.js";
+import type { RegistryKind } from "../../src/registry-kind.js";
 import { ZooKeeperRegistry } from "../../src/discovery/registries/zookeeper-registry.js";
 import { httpCheckedRegistration, type Backend } from "./backends.js";
 import { ConsulAgent } from "./consul.js";

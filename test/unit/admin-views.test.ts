@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readiness } from "../../src/admin/readiness.js";
-import { instanceView, routesView } from "../../src/admin/routes-view.js";
+import { instanceView, tableView } from "../../src/admin/table-view.js";
 import { formatRoutesTable } from "../../src/admin/routes-cli.js";
 import { InstanceStatsRegistry } from "../../src/routing/instance-stats.js";
 import { RouteTable } from "../../src/routing/route-table.js";
-import type { Instance } from "../../src/routing/instance.js";
+import type { Instance } from "../../src/discovery/instance.js";
 import { instance } from "../support/instances.js";
 
 const web = (id: string, tags: string[] = [], overrides: Partial<Instance> = {}): Instance => instance(id, { address: "10.0.0.1", port: 8080, tags, meta: { zone: "a" }, ...overrides });
@@ -63,7 +63,7 @@ test("an instance's view shows its passive health: ejected until when, failures 
   // An ejection that is over no longer shows: the instance is back in rotation.
   assert.deepEqual(instanceView(web("web-2"), stats.peek("web-2"), { policy, now }).outlier, { ejected: false, ejectedUntil: null, consecutiveFailures: 2, ejections: 0 });
   const table = RouteTable.EMPTY.withService("web", [web("web-2"), web("web-1")], "3");
-  assert.deepEqual(routesView(table, stats, { policy, now }).services[0]!.instances.map((i) => [i.id, i.outlier.ejected]), [["web-1", true], ["web-2", false]]);
+  assert.deepEqual(tableView(table, stats, { policy, now }).services[0]!.instances.map((i) => [i.id, i.outlier.ejected]), [["web-1", true], ["web-2", false]]);
 });
 
 test("an instance's view shows its health, the weight its registration asks for, and the weight it takes now", () => {
@@ -88,7 +88,7 @@ test("an instance's view shows its health, the weight its registration asks for,
 
 test("GET /routes lists services by name and instances by id, whatever order the registry answered in", () => {
   const table = RouteTable.EMPTY.withCatalog(["web", "api", "consul"], "4").withService("web", [web("b"), web("a")], "7", 0).withService("api", [], "8", 0);
-  const view = routesView(table, new InstanceStatsRegistry(), { policy });
+  const view = tableView(table, new InstanceStatsRegistry(), { policy });
   assert.deepEqual(view.catalog, { index: "4", services: 3 });
   assert.deepEqual(view.services.map((s) => [s.name, s.index, s.updatedAt, s.instances.map((i) => i.id)]), [
     ["api", "8", "1970-01-01T00:00:00.000Z", []],
@@ -101,7 +101,7 @@ test("the CLI's table: aligned columns, counts right-aligned, a row for a servic
   Object.assign(stats.get("web-1"), { requests: 1200, failures: 3 });
   const now = 1_000_000;
   const table = RouteTable.EMPTY.withCatalog(["web", "api"], "4").withService("web", [web("web-1", ["v1", "blue"]), web("web-22")], "17", now - 5_000).withService("api", [], "9", now - 600_000);
-  const view = routesView(table, stats, { policy });
+  const view = tableView(table, stats, { policy });
   assert.equal(
     formatRoutesTable(view.services, view.catalog, now),
     [

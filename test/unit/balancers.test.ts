@@ -1,11 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RandomBalancer } from "../../src/routing/balancers/random.js";
-import { createBalancer, ServiceBalancers, type BalancerName } from "../../src/routing/balancers/index.js";
+import type { BalancerName } from "../../src/balancer-options.js";
+import { createBalancer, ServiceBalancers } from "../../src/routing/balancers/index.js";
 import type { PickRequest } from "../../src/routing/balancers/balancer.js";
 import { InstanceStatsRegistry } from "../../src/routing/instance-stats.js";
 import { TrafficWeights } from "../../src/routing/traffic-weights.js";
-import type { Instance } from "../../src/routing/instance.js";
+import type { Instance } from "../../src/discovery/instance.js";
 import { counts, instance, seededRandom } from "../support/instances.js";
 
 const request: PickRequest = { headers: {}, clientAddress: "192.0.2.1" };

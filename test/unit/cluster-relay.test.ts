@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LatestRoutes } from "../../src/cluster/latest-routes.js";
+import { LatestWatcherMessages } from "../../src/cluster/latest-watcher-messages.js";
 import { parseWorkerMessage } from "../../src/cluster/messages.js";
 import { RestartBackoff } from "../../src/discovery/restart-backoff.js";
 import type { WatcherMessage } from "../../src/discovery/messages.js";
@@ -14,7 +14,7 @@ const service = (name: string, index: string, ids: string[]): WatcherMessage => 
 });
 
 test("a (re)started worker is replayed the newest catalog first, then the newest list of every service", () => {
-  const latest = new LatestRoutes();
+  const latest = new LatestWatcherMessages();
   latest.remember(service("web", "5", ["w1"]));
   latest.remember({ type: "catalog", index: "6", services: ["web"], tags: { web: [] } });
   latest.remember(service("api", "7", ["a1"]));
@@ -28,7 +28,7 @@ test("a (re)started worker is replayed the newest catalog first, then the newest
 });
 
 test("nothing to replay before the watcher said anything", () => {
-  assert.deepEqual(new LatestRoutes().replay(), []);
+  assert.deepEqual(new LatestWatcherMessages().replay(), []);
 });
 
 test("worker messages: ready and subscribe pass, anything else is refused", () => {

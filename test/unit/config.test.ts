@@ -122,7 +122,7 @@ test("parseConsulAddress accepts host:port, a scheme, and bracketed IPv6", () =>
   assert.deepEqual(parseConsulAddress("http://consul:9"), { protocol: "http:", host: "consul", port: 9 });
 });
 
-test("the README's configuration table lists every variable", () => {
+test("docs/configuration.md's settings table lists every variable", () => {
   const table = settingsMarkdownTable();
   for (const name of ["GATEWAY_PORT", "CONSUL_HTTP_ADDR", "CONSUL_HTTP_TOKEN", "GATEWAY_SERVICES", "GATEWAY_BALANCER", "GATEWAY_UPSTREAM_TIMEOUT_MS", "GATEWAY_DISCOVERY_TIMEOUT_MS"]) {
     assert.match(table, new RegExp(`\\| \`${name}\` \\|`));

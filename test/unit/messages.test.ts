@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { InvalidMessageError, isValidServiceName, parseWatcherCommand, parseWatcherMessage } from "../../src/discovery/messages.js";
+import { InvalidMessageError, parseWatcherCommand, parseWatcherMessage } from "../../src/discovery/messages.js";
+import { isValidServiceName } from "../../src/service-name.js";
 
 const good = { id: "web-1", address: "10.0.0.1", port: 8080, tags: ["v1"], meta: { zone: "a" }, health: "passing", weights: { passing: 3, warning: 1 } };
 

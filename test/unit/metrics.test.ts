@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GatewayMetrics, statusClass, type FinishedRequest } from "../../src/observability/metrics.js";
-import { RouteEvents } from "../../src/observability/route-events.js";
+import { TableChangeLog } from "../../src/observability/table-change-log.js";
 import { RouteStore } from "../../src/routing/route-store.js";
 import { RouteTable } from "../../src/routing/route-table.js";
-import type { Instance } from "../../src/routing/instance.js";
+import type { Instance } from "../../src/discovery/instance.js";
 import { instance } from "../support/instances.js";
 
 const web = (id: string): Instance => instance(id, { address: "10.0.0.1", port: 80 });
@@ -12,7 +12,7 @@ const web = (id: string): Instance => instance(id, { address: "10.0.0.1", port: 
 function setup(restarts = 0) {
   const store = new RouteStore();
   store.swap(RouteTable.EMPTY.withService("web", [web("web-1"), web("web-2")], "5", 1_700_000_000_000));
-  const events = new RouteEvents();
+  const events = new TableChangeLog();
   const metrics = new GatewayMetrics({ store, events, watcherRestarts: () => restarts });
   const finish = (request: Partial<FinishedRequest>): void => {
     metrics.requestStarted();
@@ -30,7 +30,7 @@ test("status classes are 1xx-5xx; anything else counts as 5xx", () => {
   assert.deepEqual([101, 200, 304, 404, 503, 0, 999].map(statusClass), ["1xx", "2xx", "3xx", "4xx", "5xx", "5xx", "5xx"]);
 });
 
-test("every metric the README lists is exposed, with the gateway_ prefix and _total on counters", async () => {
+test("every metric docs/operations.md lists is exposed, with the gateway_ prefix and _total on counters", async () => {
   const { metrics, finish } = setup();
   finish({ ejections: 1 });
   const text = await metrics.exposition();

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { InstanceStatsRegistry } from "../../src/routing/instance-stats.js";
 import { OutlierDetector } from "../../src/routing/outlier-detector.js";
-import type { Instance } from "../../src/routing/instance.js";
+import type { Instance } from "../../src/discovery/instance.js";
 
 import { instance } from "../support/instances.js";
 const [a, b] = [instance("a"), instance("b")];

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseProxyTarget } from "../../src/proxy/target.js";
-import { GatewayError } from "../../src/gateway/errors.js";
+import { parseProxyTarget } from "../../src/routing/request-target.js";
+import { GatewayError } from "../../src/errors.js";
 
 const cases: [string, string, string][] = [
   ["/service-web/getRemoteIp", "service-web", "/getRemoteIp"],

@@ -12,7 +12,7 @@ import { openAccessLog } from "../../src/observability/access-log.js";
 import { GatewayMetrics } from "../../src/observability/metrics.js";
 import { requestObserver } from "../../src/observability/request-observer.js";
 import type { ProxyRequestState } from "../../src/observability/request-state.js";
-import { RouteEvents } from "../../src/observability/route-events.js";
+import { TableChangeLog } from "../../src/observability/table-change-log.js";
 import { RouteStore } from "../../src/routing/route-store.js";
 import { RouteTable } from "../../src/routing/route-table.js";
 import { instance } from "../support/instances.js";
@@ -21,7 +21,7 @@ test("the observer reads what the proxy handler leaves in ctx.state: the retry l
   const dir = mkdtempSync(join(tmpdir(), "kcg-observer-"));
   const store = new RouteStore();
   store.swap(RouteTable.EMPTY.withService("web", [instance("web-2")], "1"));
-  const metrics = new GatewayMetrics({ store, events: new RouteEvents(), watcherRestarts: () => 0 });
+  const metrics = new GatewayMetrics({ store, events: new TableChangeLog(), watcherRestarts: () => 0 });
   const accessLog = openAccessLog({ kind: "file", path: join(dir, "access.log") })!;
   const app = new Koa();
   app.use(requestObserver({ metrics, accessLog }));

@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { IncomingMessage } from "node:http";
-import { RequestRouter, type RequestRouterOptions } from "../../src/gateway/request-router.js";
-import { GatewayError } from "../../src/gateway/errors.js";
-import { checkUpstreamPath } from "../../src/proxy/target.js";
+import { RequestRouter, type RequestRouterOptions } from "../../src/routing/request-router.js";
+import { GatewayError } from "../../src/errors.js";
+import { checkUpstreamPath } from "../../src/routing/request-target.js";
 import { RouteStore } from "../../src/routing/route-store.js";
 
 const options: RequestRouterOptions = {

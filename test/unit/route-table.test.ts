@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RouteTable } from "../../src/routing/route-table.js";
 import { RouteStore } from "../../src/routing/route-store.js";
-import type { Instance } from "../../src/routing/instance.js";
+import type { Instance } from "../../src/discovery/instance.js";
 import { instance } from "../support/instances.js";
 
 const a = instance("a", { address: "10.0.0.1", port: 80 });

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ServiceResolver } from "../../src/gateway/service-resolver.js";
-import { GatewayError } from "../../src/gateway/errors.js";
+import { ServiceResolver } from "../../src/routing/service-resolver.js";
+import { GatewayError } from "../../src/errors.js";
 import { RouteStore } from "../../src/routing/route-store.js";
 import { instance } from "../support/instances.js";
 

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { warmUpFactor } from "../../src/routing/warm-up.js";
-import { createBalancer, type BalancerName } from "../../src/routing/balancers/index.js";
+import type { BalancerName } from "../../src/balancer-options.js";
+import { createBalancer } from "../../src/routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../../src/routing/instance-stats.js";
 import { TrafficWeights } from "../../src/routing/traffic-weights.js";
 import type { PickRequest } from "../../src/routing/balancers/balancer.js";

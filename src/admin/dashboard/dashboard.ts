@@ -4,7 +4,7 @@
  * the change notifications as they arrive. Everything from the gateway is
  * written as text (textContent), never as HTML: tags and ids come from the registry.
  */
-import type { DashboardSnapshot, InstanceView, RouteChange, ServiceView } from "../view-types.js";
+import type { DashboardSnapshot, InstanceView, TableChange, ServiceView } from "../view-types.js";
 
 const MAX_CHANGES = 200;
 
@@ -100,7 +100,7 @@ function renderSnapshot(snapshot: DashboardSnapshot): void {
   servicesEl.replaceChildren(...routes.services.map((service) => serviceCard(service, previous)));
 }
 
-function addChange(change: RouteChange, fresh: boolean): void {
+function addChange(change: TableChange, fresh: boolean): void {
   const item = el("li", undefined, `change-${change.type}${fresh ? " fresh" : ""}`);
   const time = el("time", clock(change.at));
   time.dateTime = change.at;
@@ -123,9 +123,9 @@ function connect(): void {
   source.addEventListener("snapshot", (event) => renderSnapshot(JSON.parse((event as MessageEvent<string>).data) as DashboardSnapshot));
   source.addEventListener("history", (event) => {
     changesEl.replaceChildren();
-    for (const change of JSON.parse((event as MessageEvent<string>).data) as RouteChange[]) addChange(change, false);
+    for (const change of JSON.parse((event as MessageEvent<string>).data) as TableChange[]) addChange(change, false);
   });
-  source.addEventListener("change", (event) => addChange(JSON.parse((event as MessageEvent<string>).data) as RouteChange, true));
+  source.addEventListener("change", (event) => addChange(JSON.parse((event as MessageEvent<string>).data) as TableChange, true));
 }
 
 connect();

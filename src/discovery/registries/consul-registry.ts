@@ -12,7 +12,7 @@ import type { WatchMode } from "../../config.js";
 import { ConsulRegistrar, ConsulWatcher, type ConsulWatcherOptions, type HealthEntry, type WatchHandle } from "../consul-adapter.js";
 import { toInstances } from "../health-entries.js";
 import { SharedServiceWatch } from "../shared-watch.js";
-import type { Instance } from "../../routing/instance.js";
+import type { Instance } from "../instance.js";
 import { hasTags, type CatalogServices, type RegistryListener, type ServiceRegistration, type ServiceRegistry } from "./registry.js";
 
 export interface ConsulRegistryOptions extends ConsulWatcherOptions {

@@ -6,7 +6,7 @@
 import type { RegistrySettings, WatchMode } from "../../config.js";
 import { ConsulRegistry, type ConsulRegistryOptions } from "./consul-registry.js";
 import type { ServiceRegistry } from "./registry.js";
-import { REGISTRY_TITLES } from "./registry-kind.js";
+import { REGISTRY_TITLES } from "../../registry-kind.js";
 import { ZooKeeperRegistry, type ZooKeeperRegistryOptions } from "./zookeeper-registry.js";
 
 export type RegistryConfig = { kind: "consul"; consul: ConsulRegistryOptions } | { kind: "zookeeper"; zookeeper: ZooKeeperRegistryOptions };

@@ -1,14 +1,13 @@
 /**
  * The registry interface: what the watcher child (and the demo service) need
- * from a service registry, with the operations the original design's Go
- * naming layer named: find, subscribe, unsubscribe, register, deregister.
+ * from a service registry: find, subscribe, unsubscribe, register, deregister.
  *
  * Consul (consul-registry.ts) and ZooKeeper (zookeeper-registry.ts) implement
  * it. Whatever the registry, a subscription reports a service's whole list of
  * instances that may take traffic, as the route table holds them; the watcher
  * child turns those reports into the same IPC messages for every registry.
  */
-import type { Instance } from "../../routing/instance.js";
+import type { Instance } from "../instance.js";
 
 /**
  * Receives a subscription's reports. `change` may repeat an unchanged value

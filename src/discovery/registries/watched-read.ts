@@ -1,7 +1,6 @@
 /**
  * A read that re-runs whenever its one-shot watch fires, for registries whose
- * watches are one-shot (ZooKeeper). It guarantees what the original design's
- * gateway did not:
+ * watches are one-shot (ZooKeeper). It guarantees:
  * - at most one read in flight: events that arrive during a read coalesce
  *   into one more read after it, so a burst never multiplies reads (and the
  *   watches each read re-arms);

@@ -1,6 +1,6 @@
 /**
  * The ZooKeeper layout of Registrator's ZooKeeper backend (run with
- * `zookeeper://host:2181/services`), which the original design's gateway read:
+ * `zookeeper://host:2181/services`):
  *
  *   /services                         persistent; its children are the catalog
  *   /services/<name>                  persistent; removed when its last instance leaves
@@ -11,7 +11,7 @@
  * instance's id, unique within a service); the body, where present, adds the
  * tags and the attributes (which become the instance's meta).
  */
-import type { Instance } from "../../routing/instance.js";
+import type { Instance } from "../instance.js";
 import { isValidInstanceAddress } from "../messages.js";
 import type { ServiceRegistration } from "./registry.js";
 

@@ -3,7 +3,7 @@
  * (zookeeper-layout.ts): the catalog is the children of /services, a
  * service's instances the children of /services/<name>.
  *
- * Watch handling, where the original design went wrong:
+ * Watch handling, and the invariants it keeps:
  * - Re-armed watches never pile up: each watched path has one watcher
  *   function for the registry's lifetime, which the client keeps once per
  *   path, and one read at a time (watched-read.ts).
@@ -17,8 +17,8 @@
  *   the new one, so that its caller sees it done rather than an error.
  */
 import createDebug from "debug";
-import { isValidServiceName } from "../messages.js";
-import type { Instance } from "../../routing/instance.js";
+import { isValidServiceName } from "../../service-name.js";
+import type { Instance } from "../instance.js";
 import { hasTags, type CatalogServices, type RegistryListener, type ServiceRegistration, type ServiceRegistry } from "./registry.js";
 import { WatchedRead, type ReadResult } from "./watched-read.js";
 import { isNoNode, isNodeExists, isNotEmpty, isSessionExpired, ZooKeeperSession, zxidString, type ZooKeeperWatcher } from "./zookeeper-adapter.js";

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { Instance } from "../instance.js";
+import type { Instance } from "../../discovery/instance.js";
 
 /** What a balancer may read of the request (only `hash` reads anything). */
 export interface PickRequest {

@@ -1,28 +1,6 @@
+/** How the `hash` balancer reads its key from a request; the key forms themselves are in balancer-options.ts. */
+import type { HashKey } from "../../balancer-options.js";
 import type { PickRequest } from "./balancer.js";
-
-/** What `hash` hashes: a request header, a cookie, or the client's address. */
-export type HashKey = { readonly source: "header" | "cookie"; readonly name: string } | { readonly source: "client-address" };
-
-export const HASH_KEY_FORM = "client-address, header:NAME or cookie:NAME";
-
-/** RFC 9110 token characters: what a header or cookie name may be made of. */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
-
-/** `client-address`, `header:X-User-Id`, `cookie:session`; undefined for anything else. */
-export function parseHashKey(raw: string): HashKey | undefined {
-  const text = raw.trim();
-  if (text === "client-address") return { source: "client-address" };
-  const colon = text.indexOf(":");
-  const source = text.slice(0, colon);
-  const name = text.slice(colon + 1).trim();
-  if ((source !== "header" && source !== "cookie") || !TOKEN.test(name)) return undefined;
-  // Node lowercases incoming header names; cookie names are case-sensitive.
-  return { source, name: source === "header" ? name.toLowerCase() : name };
-}
-
-export function formatHashKey(key: HashKey): string {
-  return key.source === "client-address" ? key.source : `${key.source}:${key.name}`;
-}
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;

@@ -1,6 +1,7 @@
-import type { Instance } from "../instance.js";
+import type { Instance } from "../../discovery/instance.js";
 import type { Balancer, PickRequest, Weigh } from "./balancer.js";
-import { requestHashKey, type HashKey } from "./hash-key.js";
+import type { HashKey } from "../../balancer-options.js";
+import { requestHashKey } from "./hash-key.js";
 
 /**
  * cyrb53 (bryc, public domain): a fast, well-mixed 53-bit string hash. Not

@@ -4,24 +4,18 @@
  * service's own registrations ask for (Consul service meta), then the
  * default (GATEWAY_BALANCER).
  */
-import type { Instance } from "../instance.js";
+import type { Instance } from "../../discovery/instance.js";
 import type { InstanceStatsRegistry } from "../instance-stats.js";
 import type { TrafficWeights } from "../traffic-weights.js";
 import type { Balancer, PickRequest } from "./balancer.js";
 import { HashBalancer } from "./hash.js";
-import { formatHashKey, parseHashKey, type HashKey } from "./hash-key.js";
+import { isBalancerName, type BalancerName, formatHashKey, parseHashKey, type HashKey } from "../../balancer-options.js";
 import { LeastRequestBalancer } from "./least-request.js";
 import { RandomBalancer } from "./random.js";
 import { SmoothWeightedBalancer } from "./smooth-weighted.js";
 
 export type { Balancer, PickRequest } from "./balancer.js";
 
-export const BALANCER_NAMES = ["random", "round-robin", "weighted", "least-request", "hash"] as const;
-export type BalancerName = (typeof BALANCER_NAMES)[number];
-
-export function isBalancerName(value: string): value is BalancerName {
-  return (BALANCER_NAMES as readonly string[]).includes(value);
-}
 
 /** Service meta keys (Consul allows letters, digits, '-' and '_' in meta keys; no dots). */
 export const BALANCER_META_KEY = "gateway-balancer";

@@ -1,4 +1,4 @@
-import type { Instance } from "../instance.js";
+import type { Instance } from "../../discovery/instance.js";
 import type { InstanceStatsRegistry } from "../instance-stats.js";
 import type { Balancer, Weigh } from "./balancer.js";
 import { weightedIndex } from "./weighted-choice.js";

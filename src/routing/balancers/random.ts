@@ -1,9 +1,9 @@
-import type { Instance } from "../instance.js";
+import type { Instance } from "../../discovery/instance.js";
 import type { Balancer, Weigh } from "./balancer.js";
 import { weightedIndex } from "./weighted-choice.js";
 
 /**
- * Random choice, as the original design did (and Fabio's default). Instances
+ * Random choice (Fabio's default). Instances
  * count as equals (`share`): only warning and warming-up ones are drawn less
  * often. Stateless.
  */

@@ -1,5 +1,4 @@
-/** The state of an instance's health checks that can reach the table: critical ones never do. */
-export type HealthState = "passing" | "warning";
+import type { HealthState } from "../health-state.js";
 
 /** Consul's service Weights: how much traffic the instance takes while passing, and while warning. */
 export interface InstanceWeights {

@@ -6,7 +6,7 @@ import type { WatcherMessage } from "../discovery/messages.js";
  * others have, instead of waiting for the next change in Consul. Errors are
  * relayed but not kept: they change no route.
  */
-export class LatestRoutes {
+export class LatestWatcherMessages {
   private catalog: WatcherMessage | undefined;
   private readonly services = new Map<string, WatcherMessage>();
 

@@ -1,8 +1,8 @@
-import type { Instance } from "../routing/instance.js";
-import type { RouteStore } from "../routing/route-store.js";
-import type { CatalogView, RouteTable } from "../routing/route-table.js";
-import { missingTags, withTags } from "../routing/tag-filter.js";
-import { GatewayError } from "./errors.js";
+import type { Instance } from "../discovery/instance.js";
+import type { RouteStore } from "./route-store.js";
+import type { CatalogView, RouteTable } from "./route-table.js";
+import { missingTags, withTags } from "./tag-filter.js";
+import { GatewayError } from "../errors.js";
 
 /**
  * Answers "which instances may serve this service now?" from the route table

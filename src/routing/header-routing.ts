@@ -6,8 +6,8 @@
  * only ever be a path on the chosen instance (checkUpstreamPath).
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { GatewayError } from "./errors.js";
-import { checkServiceName, checkUpstreamPath, type ProxyTarget } from "../proxy/target.js";
+import { GatewayError } from "../errors.js";
+import { checkServiceName, checkUpstreamPath, type ProxyTarget } from "./request-target.js";
 
 export const SERVICE_NAME_HEADER = "service_name";
 export const API_NAME_HEADER = "api_name";

@@ -11,13 +11,13 @@ export interface WatcherStatus {
 }
 
 /**
- * Where a gateway process gets its route messages from, and where it asks for
+ * Where a gateway process gets its watcher messages from, and where it asks for
  * a service to be watched. In one process that is the watcher supervisor
  * (which forks the watcher child); in a cluster worker it is the primary,
  * which relays the one watcher's messages to every worker. The gateway needs
  * nothing else from either, so it takes this and never builds one itself.
  */
-export interface RouteSource extends WatcherStatus {
+export interface DiscoveryFeed extends WatcherStatus {
   /** Starts delivering validated messages to `onMessage`. Called once. */
   start(onMessage: (message: WatcherMessage) => void): void;
   /** Asks for a service's instances; repeated calls for one service are no-ops. */

@@ -9,7 +9,7 @@
 import { readFile, rename, writeFile, unlink } from "node:fs/promises";
 import createDebug from "debug";
 import { parseWatcherMessage, type WatcherMessage } from "../discovery/messages.js";
-import type { RouteTable } from "../routing/route-table.js";
+import type { RouteTable } from "./route-table.js";
 
 const debug = createDebug("gateway:snapshot");
 const FORMAT_VERSION = 1;
@@ -38,7 +38,7 @@ export function serializeTable(table: RouteTable): string {
   return JSON.stringify(snapshot);
 }
 
-/** The snapshot's content as watcher messages, ready for the route updater; [] when there is none or it is unusable. */
+/** The snapshot's content as watcher messages, ready for the table updater; [] when there is none or it is unusable. */
 export async function loadSnapshot(file: string, warn: (message: string) => void): Promise<WatcherMessage[]> {
   let text: string;
   try {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadSnapshot, SnapshotWriter } from "../../src/gateway/route-snapshot.js";
+import { loadSnapshot, SnapshotWriter } from "../../src/routing/table-snapshot.js";
 import { RouteTable } from "../../src/routing/route-table.js";
 
 const table = RouteTable.EMPTY.withCatalog(["web", "api"], "7", { web: ["urlprefix-/w"] }).withService("web", [{ id: "w1", address: "10.0.0.1", port: 80, tags: ["v1"], meta: { a: "b" }, health: "passing", weights: { passing: 1, warning: 1 } }], "6");

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RouteUpdater } from "../../src/gateway/route-updates.js";
+import { TableUpdater } from "../../src/routing/table-updater.js";
 import { InstanceStatsRegistry } from "../../src/routing/instance-stats.js";
 import { RouteStore } from "../../src/routing/route-store.js";
 import type { RouteTable } from "../../src/routing/route-table.js";
@@ -9,7 +9,7 @@ import { instance } from "../support/instances.js";
 function setup(coalesceMs: number) {
   const store = new RouteStore();
   const swaps: RouteTable[] = [];
-  const updater = new RouteUpdater(store, new InstanceStatsRegistry(), coalesceMs, (table) => swaps.push(table));
+  const updater = new TableUpdater(store, new InstanceStatsRegistry(), coalesceMs, (table) => swaps.push(table));
   return { store, swaps, updater };
 }
 
@@ -45,7 +45,7 @@ test("a watch error changes nothing: the last known routes stay", () => {
 test("a service's first list marks its instances warm-up exempt; instances that arrive later are not", () => {
   let now = 1000;
   const stats = new InstanceStatsRegistry(() => now);
-  const updater = new RouteUpdater(new RouteStore(), stats, 0);
+  const updater = new TableUpdater(new RouteStore(), stats, 0);
   updater.apply({ type: "service", service: "web", index: "1", instances: [instance("a"), instance("b")] });
   now = 2000;
   updater.apply({ type: "service", service: "web", index: "2", instances: [instance("a"), instance("b"), instance("c")] });
@@ -57,7 +57,7 @@ test("a service's first list marks its instances warm-up exempt; instances that 
 
 test("a service whose first list is empty warms up its first instances: they are new, not merely new to us", () => {
   const stats = new InstanceStatsRegistry();
-  const updater = new RouteUpdater(new RouteStore(), stats, 0);
+  const updater = new TableUpdater(new RouteStore(), stats, 0);
   updater.apply({ type: "service", service: "web", index: "1", instances: [] });
   updater.apply({ type: "service", service: "web", index: "2", instances: [instance("a")] });
   assert.equal(stats.get("a").warmUpExempt, false);
@@ -65,6 +65,6 @@ test("a service whose first list is empty warms up its first instances: they are
 
 test("a catalog message carries the services' tags into the table", () => {
   const store = new RouteStore();
-  new RouteUpdater(store, new InstanceStatsRegistry(), 0).apply({ type: "catalog", index: "4", services: ["web"], tags: { web: ["urlprefix-/w"] } });
+  new TableUpdater(store, new InstanceStatsRegistry(), 0).apply({ type: "catalog", index: "4", services: ["web"], tags: { web: ["urlprefix-/w"] } });
   assert.deepEqual(store.current.catalog!.tags.get("web"), ["urlprefix-/w"]);
 });

@@ -10,12 +10,12 @@
  * It reads tables; it never changes them.
  */
 import type { WatcherMessage } from "../discovery/messages.js";
-import { REGISTRY_TITLES, type RegistryKind } from "../discovery/registries/registry-kind.js";
-import { instancesFingerprint, type Instance } from "../routing/instance.js";
+import { REGISTRY_TITLES, type RegistryKind } from "../registry-kind.js";
+import { instancesFingerprint, type Instance } from "../discovery/instance.js";
 import { RouteTable, type ServiceRoutes } from "../routing/route-table.js";
-import type { RouteChange } from "../admin/view-types.js";
+import type { TableChange } from "./table-change.js";
 
-export type { RouteChange } from "../admin/view-types.js";
+export type { TableChange } from "./table-change.js";
 
 /** The watcher's two kinds of watch: the catalog (which services exist) and a service's instance list. */
 export type RegistryWatchKind = "catalog" | "service";
@@ -28,9 +28,9 @@ export interface RouteEventsOptions {
   registry?: RegistryKind;
 }
 
-export class RouteEvents {
-  private readonly listeners = new Set<(change: RouteChange) => void>();
-  private readonly history: RouteChange[] = [];
+export class TableChangeLog {
+  private readonly listeners = new Set<(change: TableChange) => void>();
+  private readonly history: TableChange[] = [];
   /** The last table seen, to compare the next one with. */
   private table: RouteTable = RouteTable.EMPTY;
   /** Route table updates per service, since the start. */
@@ -69,13 +69,13 @@ export class RouteEvents {
   }
 
   /** Calls `listener` with every later change; returns the function that stops it. */
-  subscribe(listener: (change: RouteChange) => void): () => void {
+  subscribe(listener: (change: TableChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   /** The latest notifications, oldest first. */
-  recent(): readonly RouteChange[] {
+  recent(): readonly TableChange[] {
     return this.history;
   }
 
@@ -83,7 +83,7 @@ export class RouteEvents {
     return this.registryErrors.catalog + this.registryErrors.service;
   }
 
-  private emit(change: RouteChange): void {
+  private emit(change: TableChange): void {
     this.history.push(change);
     if (this.history.length > this.keep) this.history.shift();
     for (const listener of this.listeners) {
@@ -97,14 +97,14 @@ export class RouteEvents {
   }
 }
 
-function serviceChange(at: string, service: string, before: ServiceRoutes | undefined, after: ServiceRoutes): RouteChange {
+function serviceChange(at: string, service: string, before: ServiceRoutes | undefined, after: ServiceRoutes): TableChange {
   const { added, removed, changed } = diffInstances(before?.instances ?? [], after.instances);
   const parts = [...added.map((id) => `+${id}`), ...removed.map((id) => `-${id}`), ...changed.map((id) => `~${id}`)];
   const summary = `${service}: ${parts.length > 0 ? parts.join(" ") : "first list"}; ${after.instances.length} healthy (index ${after.index})`;
   return { type: "service", at, summary, service, index: after.index, instances: after.instances.length, added, removed, changed };
 }
 
-function catalogChange(at: string, before: RouteTable, catalog: NonNullable<RouteTable["catalog"]>): RouteChange {
+function catalogChange(at: string, before: RouteTable, catalog: NonNullable<RouteTable["catalog"]>): TableChange {
   const previous = before.catalog?.services ?? new Set<string>();
   const added = [...catalog.services].filter((name) => !previous.has(name)).sort();
   const removed = [...previous].filter((name) => !catalog.services.has(name)).sort();

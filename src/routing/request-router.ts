@@ -10,11 +10,11 @@
  * request asks for in the tag header.
  */
 import type { IncomingMessage } from "node:http";
-import { isValidServiceName } from "../discovery/messages.js";
-import { parseProxyTarget, type ProxyTarget } from "../proxy/target.js";
-import { prefixRoutes, routedPath, type PrefixRoute } from "../routing/prefix-routes.js";
-import type { RouteStore } from "../routing/route-store.js";
-import type { CatalogView } from "../routing/route-table.js";
+import { isValidServiceName } from "../service-name.js";
+import { parseProxyTarget, type ProxyTarget } from "./request-target.js";
+import { prefixRoutes, routedPath, type PrefixRoute } from "./prefix-routes.js";
+import type { RouteStore } from "./route-store.js";
+import type { CatalogView } from "./route-table.js";
 import { headerRouteTarget, isHeaderRoute } from "./header-routing.js";
 
 export interface RequestTarget extends ProxyTarget {
@@ -62,7 +62,7 @@ export class RequestRouter {
         target = parseProxyTarget(rawUrl);
       }
     }
-    // Built field by field: an object spread here measured ~0.6 µs per request.
+    // Built field by field rather than by object spread: this runs on every request (docs/PERFORMANCE.md).
     return { service: target.service, upstreamPath: target.upstreamPath, tags: this.tagsFor(target.service, routeTag, req) };
   }
 

@@ -1,5 +1,6 @@
-import { GatewayError } from "../gateway/errors.js";
-import { isValidServiceName } from "../discovery/messages.js";
+import { GatewayError } from "../errors.js";
+import { isPlainPath } from "../plain-path.js";
+import { isValidServiceName } from "../service-name.js";
 
 export interface ProxyTarget {
   readonly service: string;
@@ -40,10 +41,6 @@ export function parseProxyTarget(rawUrl: string): ProxyTarget {
   return { service, upstreamPath: rest.startsWith("/") ? rest : `/${rest}` };
 }
 
-/** RFC 3986 path characters (pchar and "/"), then an optional query; '%' only as a %XX escape. */
-const PATH_AND_QUERY = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*(?:\?(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*)?$/;
-/** A "." or ".." segment, also percent-encoded. */
-const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
 /**
@@ -59,9 +56,4 @@ export function checkUpstreamPath(raw: string, what: string): string {
     throw new GatewayError("INVALID_PATH", `${what} must be a path (letters, digits, RFC 3986 punctuation, %XX escapes; no scheme, '//' or dot segments)`);
   }
   return path;
-}
-
-/** A path rooted at "/" that passes checkUpstreamPath's rules (query allowed). */
-export function isPlainPath(path: string): boolean {
-  return path.startsWith("/") && !path.startsWith("//") && PATH_AND_QUERY.test(path) && !DOT_SEGMENT.test(path.split("?", 1)[0]!);
 }

@@ -1,17 +1,17 @@
 /**
- * A cluster worker's route source: the primary, over the worker's IPC channel.
+ * A cluster worker's discovery feed: the primary, over the worker's IPC channel.
  * The worker owns no Consul connection; the primary relays the one watcher
  * child's messages to every worker and forwards a worker's on-demand
  * subscriptions to the watcher.
  */
 import createDebug from "debug";
 import { parseWatcherMessage, type WatcherMessage } from "../discovery/messages.js";
-import type { RouteSource } from "../discovery/route-source.js";
+import type { DiscoveryFeed } from "../discovery/discovery-feed.js";
 import type { WorkerMessage } from "./messages.js";
 
 const debug = createDebug("gateway:cluster");
 
-export class PrimaryRouteSource implements RouteSource {
+export class PrimaryDiscoveryFeed implements DiscoveryFeed {
   private readonly subscriptions = new Set<string>();
   private listener: ((raw: unknown) => void) | undefined;
   /** The watcher child runs in the primary: a worker knows only that its channel to the primary is open. */

@@ -1,9 +1,9 @@
 import createDebug from "debug";
 import type { WatcherMessage } from "../discovery/messages.js";
-import { describeInstances } from "../routing/instance.js";
-import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
-import type { RouteStore } from "../routing/route-store.js";
-import type { RouteTable } from "../routing/route-table.js";
+import { describeInstances } from "../discovery/instance.js";
+import type { InstanceStatsRegistry } from "./instance-stats.js";
+import type { RouteStore } from "./route-store.js";
+import type { RouteTable } from "./route-table.js";
 
 const debug = createDebug("gateway:routes");
 
@@ -15,7 +15,7 @@ type RouteMessage = Extract<WatcherMessage, { type: "service" | "catalog" }>;
  * swap (a deploy of fifty instances rebuilds once, as Traefik throttles);
  * for one service only its latest list counts. `onSwap` sees every new table.
  */
-export class RouteUpdater {
+export class TableUpdater {
   private pending = new Map<string, RouteMessage>();
   private timer: NodeJS.Timeout | undefined;
 

@@ -4,7 +4,7 @@
  * passive health and live counters. An instance's view is built in one
  * function, instanceView(), so that later state is one more field there.
  */
-import type { Instance } from "../routing/instance.js";
+import type { Instance } from "../discovery/instance.js";
 import type { InstanceStats, InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { RouteTable, ServiceRoutes } from "../routing/route-table.js";
 import { healthWeight, registeredWeight } from "../routing/traffic-weights.js";
@@ -69,7 +69,7 @@ export function serviceView(name: string, routes: ServiceRoutes, stats: Instance
   };
 }
 
-export function routesView(table: RouteTable, stats: InstanceStatsRegistry, options: ViewOptions): RoutesView {
+export function tableView(table: RouteTable, stats: InstanceStatsRegistry, options: ViewOptions): RoutesView {
   const at = { ...options, now: options.now ?? Date.now() };
   return {
     catalog: table.catalog === undefined ? null : { index: table.catalog.index, services: table.catalog.services.size },
