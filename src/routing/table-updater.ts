@@ -10,14 +10,17 @@ const debug = createDebug("gateway:routes");
 type RouteMessage = Extract<WatcherMessage, { type: "service" | "catalog" }>;
 
 /**
- * Turns validated watcher messages into route table swaps. Messages that
- * arrive within `coalesceMs` of the first one are applied together in one
- * swap (a deploy of fifty instances rebuilds once, as Traefik throttles);
- * for one service only its latest list counts. `onSwap` sees every new table.
+ * Turns validated watcher messages into route table swaps. The first message
+ * after a quiet spell is applied at once; messages that follow within
+ * `coalesceMs` of it are applied together in one swap when the window ends
+ * (a deploy of fifty instances rebuilds a few times, not fifty, as Traefik
+ * throttles), and a window that applied something opens the next one. For one
+ * service only its latest list counts. `onSwap` sees every new table.
  */
 export class TableUpdater {
   private pending = new Map<string, RouteMessage>();
-  private timer: NodeJS.Timeout | undefined;
+  /** Set while a coalescing window is open: messages wait for its end. */
+  private window: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: RouteStore,
@@ -33,14 +36,13 @@ export class TableUpdater {
       return;
     }
     this.pending.set(message.type === "catalog" ? "\0catalog" : message.service, message);
-    if (this.coalesceMs === 0) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.coalesceMs);
+    if (this.window !== undefined) return;
+    this.flush();
+    if (this.coalesceMs > 0) this.openWindow();
   }
 
-  /** Applies everything pending in one swap. */
+  /** Applies everything pending in one swap, now. */
   flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
     if (this.pending.size === 0) return;
     const messages = [...this.pending.values()];
     this.pending = new Map();
@@ -52,8 +54,17 @@ export class TableUpdater {
   }
 
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    clearTimeout(this.window);
+    this.window = undefined;
+  }
+
+  private openWindow(): void {
+    this.window = setTimeout(() => {
+      this.window = undefined;
+      if (this.pending.size === 0) return;
+      this.flush();
+      this.openWindow();
+    }, this.coalesceMs);
   }
 
   private applyOne(table: RouteTable, message: RouteMessage): RouteTable {

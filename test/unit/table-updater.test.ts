@@ -13,18 +13,53 @@ function setup(coalesceMs: number) {
   return { store, swaps, updater };
 }
 
-test("a burst within the window becomes one swap holding the latest list of each service", async () => {
+test("the first change is applied at once; a burst that follows within the window becomes one swap holding the latest list of each service", (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
   const { store, swaps, updater } = setup(30);
-  for (let i = 1; i <= 5; i++) updater.apply({ type: "service", service: "web", index: String(i), instances: [instance(`w${i}`)] });
+  updater.apply({ type: "service", service: "web", index: "1", instances: [instance("w1")] });
+  assert.equal(swaps.length, 1, "the first change does not wait");
+  assert.deepEqual(store.current.get("web")!.instances.map((i) => i.id), ["w1"]);
+  for (let i = 2; i <= 5; i++) updater.apply({ type: "service", service: "web", index: String(i), instances: [instance(`w${i}`)] });
   updater.apply({ type: "service", service: "api", index: "9", instances: [instance("a1")] });
   updater.apply({ type: "catalog", index: "9", services: ["web", "api"], tags: {} });
-  assert.equal(swaps.length, 0, "nothing applied before the window ends");
-  await new Promise((resolve) => setTimeout(resolve, 80));
-  assert.equal(swaps.length, 1);
+  t.mock.timers.tick(29);
+  assert.equal(swaps.length, 1, "what follows waits for the window's end");
+  t.mock.timers.tick(1);
+  assert.equal(swaps.length, 2);
   assert.deepEqual(store.current.get("web")!.instances.map((i) => i.id), ["w5"]);
   assert.equal(store.current.get("web")!.index, "5");
   assert.deepEqual(store.current.get("api")!.instances.map((i) => i.id), ["a1"]);
   assert.ok(store.current.catalog!.services.has("api"));
+  updater.stop();
+});
+
+test("a window that applied a burst opens the next one; after a quiet window the next change is applied at once again", (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const { swaps, updater } = setup(30);
+  updater.apply({ type: "service", service: "web", index: "1", instances: [] });
+  updater.apply({ type: "service", service: "web", index: "2", instances: [] });
+  t.mock.timers.tick(30);
+  assert.equal(swaps.length, 2);
+  // Still within the window the burst's swap opened: this one waits too.
+  updater.apply({ type: "service", service: "web", index: "3", instances: [] });
+  assert.equal(swaps.length, 2);
+  t.mock.timers.tick(30);
+  assert.equal(swaps.length, 3);
+  // That window closes with nothing pending; the next window closes quiet too.
+  t.mock.timers.tick(30);
+  updater.apply({ type: "service", service: "web", index: "4", instances: [] });
+  assert.equal(swaps.length, 4, "after a quiet window the change is applied at once");
+  updater.stop();
+});
+
+test("stop() drops the open window: nothing is applied after it", (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const { swaps, updater } = setup(30);
+  updater.apply({ type: "service", service: "web", index: "1", instances: [] });
+  updater.apply({ type: "service", service: "web", index: "2", instances: [] });
+  updater.stop();
+  t.mock.timers.tick(100);
+  assert.equal(swaps.length, 1);
 });
 
 test("with a window of 0 each message is its own swap", () => {
