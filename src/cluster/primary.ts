@@ -5,6 +5,13 @@
  * the current routes to a worker that starts, forwards workers' subscriptions
  * to the watcher, and re-forks a worker that dies (with the watcher's backoff).
  * The workers share the listening port through node:cluster.
+ *
+ * The admin server (API, dashboard, /metrics) runs here, on one port for the
+ * whole cluster: the primary keeps its own copy of the route table from the
+ * messages it relays, and adds up the workers' request metrics and
+ * per-instance counters from their reports (worker-reports.ts). On stop, the
+ * workers drain as a single process does (GATEWAY_SHUTDOWN_GRACE_MS) before
+ * the primary would kill one.
  */
 import cluster, { type Worker } from "node:cluster";
 import { once } from "node:events";
@@ -13,16 +20,32 @@ import type { GatewayConfig } from "../config.js";
 import type { WatcherMessage } from "../discovery/messages.js";
 import { RestartBackoff } from "../discovery/restart-backoff.js";
 import { WatcherSupervisor, supervisorOptions } from "../discovery/supervisor.js";
+import { startAdminServer, type AdminServer } from "../admin/admin-server.js";
+import { TableChangeLog } from "../observability/table-change-log.js";
+import { InstanceStatsRegistry } from "../routing/instance-stats.js";
+import { RouteStore } from "../routing/route-store.js";
+import { TableUpdater } from "../routing/table-updater.js";
+import { ClusterMetrics } from "./cluster-metrics.js";
 import { LatestWatcherMessages } from "./latest-watcher-messages.js";
 import { parseWorkerMessage } from "./messages.js";
+import { WorkerReports } from "./worker-reports.js";
 
 const debug = createDebug("gateway:cluster");
 
-const STOP_GRACE_MS = 5_000;
+/**
+ * A worker stops on its own within GATEWAY_SHUTDOWN_GRACE_MS (it then cuts
+ * what is left); this much more is its time to close the rest before the
+ * primary kills it.
+ */
+const STOP_MARGIN_MS = 5_000;
+/** How often the primary refreshes the workers' per-instance counters for /routes and the dashboard. */
+const STATS_REFRESH_MS = 1_000;
 
 export interface ClusterPrimary {
   /** The port the workers listen on (the chosen one when the configured port is 0). */
   readonly port: number;
+  /** The admin API and dashboard's port (GATEWAY_ADMIN_PORT). */
+  readonly adminPort: number;
   readonly supervisor: WatcherSupervisor;
   workerPids(): number[];
   stop(): Promise<void>;
@@ -37,7 +60,18 @@ export async function startClusterPrimary(config: GatewayConfig): Promise<Cluste
   const restartTimers = new Set<NodeJS.Timeout>();
   let stopping = false;
 
+  // The primary's own view of the routes, for the admin server; the workers route with theirs.
+  const store = new RouteStore();
+  const stats = new InstanceStatsRegistry();
+  const events = new TableChangeLog({ registry: config.registry });
+  const updater = new TableUpdater(store, stats, config.coalesceMs, (table) => events.tableSwapped(table));
+  const liveWorkers = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+  const reports = new WorkerReports(() => [...ready], stats);
+  const metrics = new ClusterMetrics({ store, events, watcherRestarts: () => supervisor.restarts }, reports);
+
   const relay = (message: WatcherMessage): void => {
+    if (message.type === "watch-error") events.watchError(message);
+    updater.apply(message);
     latest.remember(message);
     for (const worker of ready) if (worker.isConnected()) worker.send(message);
   };
@@ -64,7 +98,9 @@ export async function startClusterPrimary(config: GatewayConfig): Promise<Cluste
         debug("dropped a malformed message from worker %d: %s", worker.process.pid, (err as Error).message);
         return;
       }
-      if (message.type === "ready") {
+      if (message.type === "report") {
+        reports.received(message);
+      } else if (message.type === "ready") {
         for (const known of latest.replay()) worker.send(known);
         ready.add(worker);
         debug("worker %d ready; replayed %d route messages", worker.process.pid, latest.replay().length);
@@ -94,34 +130,54 @@ export async function startClusterPrimary(config: GatewayConfig): Promise<Cluste
     });
   };
 
+  let admin: AdminServer | undefined;
+  let statsTimer: NodeJS.Timeout | undefined;
+
   const stop = async (): Promise<void> => {
     stopping = true;
+    clearInterval(statsTimer);
     for (const timer of restartTimers) clearTimeout(timer);
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
     await Promise.all([
-      ...workers.map(async (worker) => {
+      ...liveWorkers().map(async (worker) => {
         const exited = once(worker, "exit");
-        // The worker closes its server and leaves on SIGTERM, as a single process does.
+        // The worker drains and leaves on SIGTERM, as a single process does.
         worker.process.kill("SIGTERM");
-        const timer = setTimeout(() => worker.process.kill("SIGKILL"), STOP_GRACE_MS);
+        const timer = setTimeout(() => worker.process.kill("SIGKILL"), config.shutdownGraceMs + STOP_MARGIN_MS);
         await exited;
         clearTimeout(timer);
       }),
       supervisor.stop(),
     ]);
+    updater.stop();
+    await admin?.close();
   };
 
   for (let i = 0; i < config.workers; i++) fork();
   try {
     await firstListening;
+    admin = await startAdminServer(config.adminHost, config.adminPort, {
+      store,
+      stats,
+      events,
+      metrics,
+      watcher: supervisor,
+      services: config.services,
+      // /ready answers 503 while the workers drain.
+      draining: () => stopping,
+      registry: config.registry,
+      policy: { warmUpMs: config.warmUpMs, warningWeightPercent: config.warningWeightPercent },
+    });
   } catch (err) {
     await stop();
     throw err;
   }
+  statsTimer = setInterval(() => void reports.collect(), STATS_REFRESH_MS);
+  statsTimer.unref();
   return {
     get port() {
       return port!;
     },
+    adminPort: admin.port,
     supervisor,
     workerPids: () => Object.values(cluster.workers ?? {}).flatMap((w) => (w?.process.pid === undefined ? [] : [w.process.pid])),
     stop,

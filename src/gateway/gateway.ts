@@ -6,7 +6,7 @@
  * drains it: no new connections, requests in flight finish (within the grace
  * period), then the discovery feed is stopped. Beside the proxy, the admin
  * server (API, dashboard, /metrics) listens on a port of its own, unless
- * `admin: false` (cluster workers: see docs/deployment.md, cluster mode).
+ * `admin: false` (cluster workers: the primary serves it for them, see docs/deployment.md).
  */
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
@@ -21,6 +21,7 @@ import { OutlierDetector } from "../routing/outlier-detector.js";
 import { RouteStore } from "../routing/route-store.js";
 import { startAdminServer, type AdminServer } from "../admin/admin-server.js";
 import { createObservability } from "../observability/observability.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
 import { TableChangeLog } from "../observability/table-change-log.js";
 import { TrafficWeights } from "../routing/traffic-weights.js";
 import { createGatewayApp } from "./app.js";
@@ -40,6 +41,8 @@ export interface Gateway {
   readonly stats: InstanceStatsRegistry;
   readonly routes: DiscoveryFeed;
   readonly server: Server;
+  /** This process's metrics (a cluster worker reports them to the primary). */
+  readonly metrics: GatewayMetrics;
   close(): Promise<void>;
 }
 
@@ -169,6 +172,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     stats,
     routes,
     server,
+    metrics: observability.metrics,
     close() {
       closing ??= drainAndClose();
       return closing;

@@ -199,7 +199,8 @@ export class RequestMetrics {
  * supervisor, in whichever process holds them (the one gateway process, or a
  * cluster's primary).
  */
-export function registerTableMetrics(registry: Registry, { store, events, watcherRestarts }: MetricsSources): void {
+export function registerTableMetrics(registry: Registry, { store, events, watcherRestarts }: MetricsSources): ReadonlySet<string> {
+  const before = new Set(registry.getMetricsAsArray().map((m) => m.name));
   const registers = [registry];
   new Counter({
     name: "gateway_route_updates_total",
@@ -250,13 +251,17 @@ export function registerTableMetrics(registry: Registry, { store, events, watche
       for (const [watch, count] of Object.entries(events.registryErrors)) this.inc({ registry: events.registry, watch }, count);
     },
   });
+  return new Set(registry.getMetricsAsArray().map((m) => m.name).filter((name) => !before.has(name)));
 }
 
 /** One gateway process: its requests and its route table, at one /metrics. */
 export class GatewayMetrics extends RequestMetrics implements MetricsExposition {
+  /** The metrics read from the table: a cluster worker leaves them out of its report (the primary has its own). */
+  readonly tableMetricNames: ReadonlySet<string>;
+
   constructor(sources: MetricsSources) {
     super(sources.store);
-    registerTableMetrics(this.registry, sources);
+    this.tableMetricNames = registerTableMetrics(this.registry, sources);
   }
 
   get contentType(): string {

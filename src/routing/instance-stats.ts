@@ -47,6 +47,11 @@ export class InstanceStatsRegistry {
     return this.byId.get(id);
   }
 
+  /** Every record (a cluster worker reports them to the primary). */
+  all(): IterableIterator<InstanceStats> {
+    return this.byId.values();
+  }
+
   /**
    * Marks instances as seen (a table update) so that their first-seen time is
    * the update's, not their first request's. `warmUpExempt` applies to the
