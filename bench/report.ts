@@ -138,7 +138,7 @@ export function renderReport(report: Report, machineLine: string): string {
     const r = rows.find((x) => x.name === name);
     const p = report.propagation.find((x) => x.target === name);
     const x = (key: "requestsPerSecond" | "cpuUsPerRequest"): string => (r && reference ? f(r[key] / reference[key], 2) : "–");
-    const prop = (p50: number | undefined, p99: number | undefined): string => (p === undefined ? "–" : `${f(p50!, 1)} / ${f(p99!, 1)}${p.cycles < 20 ? ` (${p.cycles} cycle${p.cycles === 1 ? "" : "s"})` : ""}`);
+    const prop = (p50: number | undefined, p99: number | undefined): string => (p === undefined ? "–" : `${f(p50!, 1)} / ${f(p99!, 1)}${p.cycles < 50 ? ` (${p.cycles} cycle${p.cycles === 1 ? "" : "s"})` : ""}`);
     lines.push(`| ${name} | ${x("requestsPerSecond")} | ${x("cpuUsPerRequest")} | ${r ? f(r.p50Ms, 2) : "–"} | ${r ? f(r.p99Ms, 2) : "–"} | ${prop(p?.registerP50Ms, p?.registerP99Ms)} | ${prop(p?.deregisterP50Ms, p?.deregisterP99Ms)} |`);
   }
   lines.push("", "### Targets against the peers", "", "| Target | Measured | Met |", "|---|---:|---|");

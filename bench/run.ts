@@ -24,8 +24,8 @@ import { GATEWAY, measureThroughput, startTargets, type OptionalTargets, type Ta
 
 const smoke = process.argv.includes("--smoke");
 const settings = smoke
-  ? { rounds: 1, warmupS: 1, durationS: 2, connections: 50, propagationCycles: 10, pollingPropagationCycles: 1, memoryS: 10, scale: [{ watch: "per-service", services: 100, instancesPerService: 10, changes: 1 }, { watch: "shared", services: 100, instancesPerService: 10, changes: 1 }] as ScaleOptions[] }
-  : { rounds: 5, warmupS: 2, durationS: 5, connections: 50, propagationCycles: 100, pollingPropagationCycles: 5, memoryS: 120, scale: [{ watch: "per-service", services: 150, instancesPerService: 10, changes: 5 }, { watch: "per-service", services: 1000, instancesPerService: 10, changes: 5 }, { watch: "shared", services: 1000, instancesPerService: 10, changes: 5 }] as ScaleOptions[] };
+  ? { rounds: 1, warmupS: 1, durationS: 2, connections: 50, propagationCycles: 10, throttledPropagationCycles: 3, pollingPropagationCycles: 1, memoryS: 10, scale: [{ watch: "per-service", services: 100, instancesPerService: 10, changes: 1 }, { watch: "shared", services: 100, instancesPerService: 10, changes: 1 }] as ScaleOptions[] }
+  : { rounds: 5, warmupS: 2, durationS: 5, connections: 50, propagationCycles: 100, throttledPropagationCycles: 20, pollingPropagationCycles: 5, memoryS: 120, scale: [{ watch: "per-service", services: 150, instancesPerService: 10, changes: 5 }, { watch: "per-service", services: 1000, instancesPerService: 10, changes: 5 }, { watch: "shared", services: 1000, instancesPerService: 10, changes: 5 }] as ScaleOptions[] };
 
 const log = (line: string): void => console.log(`bench: ${line}`);
 const started = Date.now();
@@ -92,7 +92,7 @@ try {
   }
 
   // One gateway at a time, each alone with Consul, so that none of them slows another's watch.
-  log(`propagation: ${settings.propagationCycles} register/deregister cycles per gateway (${settings.pollingPropagationCycles} for Traefik's 15 s poll)`);
+  log(`propagation: ${settings.propagationCycles} register/deregister cycles per gateway (${settings.throttledPropagationCycles} for Traefik with watch=true, ${settings.pollingPropagationCycles} for its 15 s poll)`);
   const propagationTargets: { start: () => Promise<Running>; cycles: number; waitLimitMs?: number }[] = [
     { start: () => startGateway(GATEWAY, consul!, 1), cycles: settings.propagationCycles },
     { start: () => startGateway("gateway (cluster, 2 workers)", consul!, 2), cycles: settings.propagationCycles },
@@ -100,7 +100,8 @@ try {
   const { fabio, traefik } = optional;
   if (fabio) propagationTargets.push({ start: () => startFabio(fabio.version, fabio.binary, consul!), cycles: settings.propagationCycles });
   if (traefik) {
-    propagationTargets.push({ start: () => startTraefik(`${traefik.version} (watch=true)`, traefik.binary, consul!, { watch: true }), cycles: settings.propagationCycles });
+    // Traefik applies a provider's change at most every 2 s (providersThrottleDuration): fewer cycles for it.
+    propagationTargets.push({ start: () => startTraefik(`${traefik.version} (watch=true)`, traefik.binary, consul!, { watch: true }), cycles: settings.throttledPropagationCycles });
     propagationTargets.push({ start: () => startTraefik(traefik.version, traefik.binary, consul!, { watch: false }), cycles: settings.pollingPropagationCycles, waitLimitMs: 40_000 });
   }
   for (const target of propagationTargets) {
