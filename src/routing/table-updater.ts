@@ -10,17 +10,30 @@ const debug = createDebug("gateway:routes");
 type RouteMessage = Extract<WatcherMessage, { type: "service" | "catalog" }>;
 
 /**
- * Turns validated watcher messages into route table swaps. The first message
- * after a quiet spell is applied at once; messages that follow within
- * `coalesceMs` of it are applied together in one swap when the window ends
- * (a deploy of fifty instances rebuilds a few times, not fifty, as Traefik
- * throttles), and a window that applied something opens the next one. For one
- * service only its latest list counts. `onSwap` sees every new table.
+ * Swaps made at once within one window; past them, what arrives waits for the
+ * window's end. One registry change arrives as two messages a few ms apart
+ * (the catalog's and the service's list), and a few changes in a row (a
+ * deregistration, then a registration) are not yet a burst; a deploy that
+ * moves many instances at once is, and it then costs at most this many swaps
+ * per window.
+ */
+export const SWAPS_AT_ONCE_PER_WINDOW = 8;
+
+/**
+ * Turns validated watcher messages into route table swaps. A message is
+ * applied at once, unless SWAPS_AT_ONCE_PER_WINDOW swaps were already made
+ * within `coalesceMs` (the window opened by the first message after a quiet
+ * spell): then it waits, with whatever else arrives, for one swap at the
+ * window's end, and that swap opens the next window. So a lone change is
+ * routed without waiting, and a burst (a deploy of fifty instances) is
+ * applied in a few swaps, as Traefik throttles. For one service only its
+ * latest list counts. `onSwap` sees every new table.
  */
 export class TableUpdater {
   private pending = new Map<string, RouteMessage>();
-  /** Set while a coalescing window is open: messages wait for its end. */
+  /** Set while a window is open. */
   private window: NodeJS.Timeout | undefined;
+  private swapsInWindow = 0;
 
   constructor(
     private readonly store: RouteStore,
@@ -36,9 +49,14 @@ export class TableUpdater {
       return;
     }
     this.pending.set(message.type === "catalog" ? "\0catalog" : message.service, message);
-    if (this.window !== undefined) return;
+    if (this.coalesceMs === 0) {
+      this.flush();
+      return;
+    }
+    if (this.window === undefined) this.openWindow(0);
+    if (this.swapsInWindow >= SWAPS_AT_ONCE_PER_WINDOW) return;
+    this.swapsInWindow += 1;
     this.flush();
-    if (this.coalesceMs > 0) this.openWindow();
   }
 
   /** Applies everything pending in one swap, now. */
@@ -58,12 +76,14 @@ export class TableUpdater {
     this.window = undefined;
   }
 
-  private openWindow(): void {
+  private openWindow(swaps: number): void {
+    this.swapsInWindow = swaps;
     this.window = setTimeout(() => {
       this.window = undefined;
       if (this.pending.size === 0) return;
       this.flush();
-      this.openWindow();
+      // The window's closing swap counts in the next one.
+      this.openWindow(1);
     }, this.coalesceMs);
   }
 
