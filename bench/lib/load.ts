@@ -44,8 +44,9 @@ function toMs(value: string, unit: string): number {
 /** Parses wrk's --latency report. */
 export function parseWrk(output: string): LoadResult {
   const rps = output.match(/Requests\/sec:\s+([\d.]+)/);
-  const p50 = output.match(/^\s+50%\s+([\d.]+)(us|ms|s)$/m);
-  const p99 = output.match(/^\s+99%\s+([\d.]+)(us|ms|s)$/m);
+  // wrk pads a value in seconds with a trailing space ("99%    1.20s ").
+  const p50 = output.match(/^\s+50%\s+([\d.]+)(us|ms|s)\s*$/m);
+  const p99 = output.match(/^\s+99%\s+([\d.]+)(us|ms|s)\s*$/m);
   if (!rps || !p50 || !p99) throw new Error(`unexpected wrk output:\n${output}`);
   const non2xx = Number(output.match(/Non-2xx or 3xx responses:\s+(\d+)/)?.[1] ?? 0);
   const socket = output.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
