@@ -9,12 +9,11 @@
 import { performance } from "node:perf_hooks";
 import { Pool } from "undici";
 import type { ConsulAgent } from "../test/support/consul.js";
-import type { Running } from "./lib/fixture.js";
+import { benchRegistration, type Running } from "./lib/fixture.js";
 import { percentile } from "./lib/stats.js";
 
 const SERVICE = "prop-svc";
 const INSTANCE = "prop-1";
-const WAIT_LIMIT_MS = 10_000;
 
 export interface PropagationResult {
   target: string;
@@ -25,34 +24,38 @@ export interface PropagationResult {
   deregisterP99Ms: number;
 }
 
-async function waitUntil(pool: Pool, routed: boolean): Promise<void> {
-  const deadline = performance.now() + WAIT_LIMIT_MS;
+async function waitUntil(pool: Pool, routed: boolean, waitLimitMs: number): Promise<void> {
+  const deadline = performance.now() + waitLimitMs;
   for (;;) {
     const res = await pool.request({ path: `/${SERVICE}/p`, method: "GET" });
     await res.body.dump();
     if ((res.statusCode === 200) === routed) return;
-    if (performance.now() > deadline) throw new Error(`the gateway did not ${routed ? "route to" : "stop routing to"} ${INSTANCE} within ${WAIT_LIMIT_MS} ms`);
+    if (performance.now() > deadline) throw new Error(`the gateway did not ${routed ? "route to" : "stop routing to"} ${INSTANCE} within ${waitLimitMs} ms`);
   }
 }
 
-export async function measurePropagation(consul: ConsulAgent, gateway: Running, backendPort: number, cycles: number): Promise<PropagationResult> {
+/**
+ * `waitLimitMs` bounds one change: a few seconds for a gateway that watches
+ * Consul, more than its interval for one that polls (Traefik by default).
+ */
+export async function measurePropagation(consul: ConsulAgent, gateway: Running, backendPort: number, cycles: number, waitLimitMs = 10_000): Promise<PropagationResult> {
   const origin = new URL(gateway.url).origin;
   const pool = new Pool(origin, { connections: 1 });
-  const registration = { ID: INSTANCE, Name: SERVICE, Address: "127.0.0.1", Port: backendPort };
+  const registration = benchRegistration(INSTANCE, SERVICE, backendPort);
   const up: number[] = [];
   const down: number[] = [];
   try {
     // The first request subscribes the gateway to the service; not timed.
     await consul.register(registration);
-    await waitUntil(pool, true);
+    await waitUntil(pool, true, waitLimitMs);
     for (let i = 0; i < cycles; i++) {
       let t0 = performance.now();
       await consul.deregister(INSTANCE);
-      await waitUntil(pool, false);
+      await waitUntil(pool, false, waitLimitMs);
       down.push(performance.now() - t0);
       t0 = performance.now();
       await consul.register(registration);
-      await waitUntil(pool, true);
+      await waitUntil(pool, true, waitLimitMs);
       up.push(performance.now() - t0);
     }
   } finally {

@@ -14,18 +14,21 @@ import { loadTool } from "./lib/load.js";
 import { loadAverage } from "./lib/proc.js";
 import { measureMemory, type MemoryResult } from "./memory.js";
 import { profileGateway, type ProfileSummary } from "./profile.js";
+import { measurePinned, pinnedUnavailable, type PinnedResult } from "./pinned.js";
 import { measurePropagation, type PropagationResult } from "./propagation.js";
-import { machine, renderReport, verdicts, type Report } from "./report.js";
+import { machine, peerVerdicts, renderReport, verdicts, type Report } from "./report.js";
 import { measureScale, type ScaleOptions, type ScaleResult } from "./scale.js";
 import { CHURN_FULL, CHURN_SMOKE, measureChurn, type ChurnResult } from "./churn.js";
-import { measureThroughput, startTargets, type TargetSummary } from "./throughput.js";
 import { measureWebSocket, type WebSocketResult } from "./websocket.js";
 import { measureTls, renderTlsSection, type TlsResult } from "./tls.js";
+import { findPeerBinary, peerVersion, type PeerName } from "./lib/peer-binaries.js";
+import { startFabio, startTraefik } from "./lib/peer-gateways.js";
+import { GATEWAY, measureThroughput, startTargets, type OptionalTargets, type TargetSummary } from "./throughput.js";
 
 const smoke = process.argv.includes("--smoke");
 const settings = smoke
-  ? { rounds: 1, warmupS: 1, durationS: 2, connections: 50, propagationCycles: 10, memoryS: 10, idleWebSockets: 200, scale: [{ watch: "per-service", services: 100, instancesPerService: 10, changes: 1 }, { watch: "shared", services: 100, instancesPerService: 10, changes: 1 }] as ScaleOptions[] }
-  : { rounds: 5, warmupS: 2, durationS: 5, connections: 50, propagationCycles: 100, memoryS: 120, idleWebSockets: 10_000, scale: [{ watch: "per-service", services: 150, instancesPerService: 10, changes: 5 }, { watch: "per-service", services: 1000, instancesPerService: 10, changes: 5 }, { watch: "shared", services: 1000, instancesPerService: 10, changes: 5 }] as ScaleOptions[] };
+  ? { rounds: 1, warmupS: 1, durationS: 2, connections: 50, propagationCycles: 10, throttledPropagationCycles: 3, pollingPropagationCycles: 1, memoryS: 10, idleWebSockets: 200, scale: [{ watch: "per-service", services: 100, instancesPerService: 10, changes: 1 }, { watch: "shared", services: 100, instancesPerService: 10, changes: 1 }] as ScaleOptions[] }
+  : { rounds: 5, warmupS: 2, durationS: 5, connections: 50, propagationCycles: 100, throttledPropagationCycles: 20, pollingPropagationCycles: 5, memoryS: 120, idleWebSockets: 10_000, scale: [{ watch: "per-service", services: 150, instancesPerService: 10, changes: 5 }, { watch: "per-service", services: 1000, instancesPerService: 10, changes: 5 }, { watch: "shared", services: 1000, instancesPerService: 10, changes: 5 }] as ScaleOptions[] };
 
 const log = (line: string): void => console.log(`bench: ${line}`);
 const started = Date.now();
@@ -36,6 +39,30 @@ const loadBefore = loadAverage();
 const notes: string[] = [];
 if (nginxBinary() === undefined) notes.push("nginx could not be installed: its rows and the targets against it are missing.");
 
+// The peers a user would pick instead, and the gateway on Node 24: each one that is missing is skipped with one line.
+const optional: OptionalTargets = {};
+for (const name of ["fabio", "traefik"] as PeerName[]) {
+  const found = findPeerBinary(name);
+  if (found.found) {
+    optional[name] = { binary: found.path, version: peerVersion(name, found.path) };
+    log(`${optional[name].version} from ${found.from}`);
+  } else {
+    const line = `${name} skipped: ${found.reason}`;
+    log(line);
+    notes.push(`${line}.`);
+  }
+}
+try {
+  const folder = execFileSync("bash", [join(REPO, "scripts/ensure-node24.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").at(-1)!;
+  const binary = join(folder, "node");
+  optional.node24 = { binary, version: execFileSync(binary, ["--version"], { encoding: "utf8" }).trim() };
+  log(`the gateway also runs on Node ${optional.node24.version} (${binary})`);
+} catch (err) {
+  const line = `the gateway on Node 24 skipped: scripts/ensure-node24.sh failed (${(err as Error).message.split("\n")[0]})`;
+  log(line);
+  notes.push(`${line}.`);
+}
+
 let throughput: TargetSummary[] = [];
 const propagation: PropagationResult[] = [];
 const scale: ScaleResult[] = [];
@@ -43,6 +70,7 @@ const scaleFailures: string[] = [];
 let churn: ChurnResult | undefined;
 let churnFailure: string | undefined;
 let memory: MemoryResult | undefined;
+let pinned: PinnedResult | undefined;
 let profile: ProfileSummary | undefined;
 let websocket: WebSocketResult | undefined;
 let tls: TlsResult | undefined;
@@ -56,18 +84,41 @@ try {
   consul = await startConsulWithBackend(backendPort);
 
   log(`throughput: ${settings.rounds} round(s) × every target, ${settings.durationS} s each with ${loadTool()}`);
-  const targets = await startTargets(consul, backend);
+  const targets = await startTargets(consul, backend, optional);
   running.push(...targets.filter((t) => t !== backend));
   throughput = await measureThroughput(targets, settings, log);
-
-  log(`propagation: ${settings.propagationCycles} register/deregister cycles per gateway`);
-  for (const name of ["gateway (1 process)", "gateway (cluster, 2 workers)"]) {
-    const gateway = targets.find((t) => t.name === name)!;
-    const result = await measurePropagation(consul, gateway, backendPort, settings.propagationCycles);
-    log(`propagation ${name}: register p50 ${result.registerP50Ms.toFixed(1)} / p99 ${result.registerP99Ms.toFixed(1)} ms, deregister p50 ${result.deregisterP50Ms.toFixed(1)} / p99 ${result.deregisterP99Ms.toFixed(1)} ms`);
-    propagation.push(result);
-  }
   for (const target of running.splice(0)) await target.stop();
+
+  const cannotPin = pinnedUnavailable();
+  if (cannotPin === undefined) {
+    log(`cluster mode with the load pinned away: ${settings.rounds} round(s)`);
+    pinned = await measurePinned(consul, backend, settings, log);
+  } else {
+    log(`cluster mode with the load pinned away skipped: ${cannotPin}`);
+    notes.push(`The pinned cluster measurement was skipped: ${cannotPin}.`);
+  }
+
+  // One gateway at a time, each alone with Consul, so that none of them slows another's watch.
+  log(`propagation: ${settings.propagationCycles} register/deregister cycles per gateway (${settings.throttledPropagationCycles} for Traefik with watch=true, ${settings.pollingPropagationCycles} for its 15 s poll)`);
+  const propagationTargets: { start: () => Promise<Running>; cycles: number; waitLimitMs?: number }[] = [
+    { start: () => startGateway(GATEWAY, consul!, 1), cycles: settings.propagationCycles },
+    { start: () => startGateway("gateway (cluster, 2 workers)", consul!, 2), cycles: settings.propagationCycles },
+  ];
+  const { fabio, traefik } = optional;
+  if (fabio) propagationTargets.push({ start: () => startFabio(fabio.version, fabio.binary, consul!), cycles: settings.propagationCycles });
+  if (traefik) {
+    // Traefik applies a provider's change at most every 2 s (providersThrottleDuration): fewer cycles for it.
+    propagationTargets.push({ start: () => startTraefik(`${traefik.version} (watch=true)`, traefik.binary, consul!, { watch: true }), cycles: settings.throttledPropagationCycles });
+    propagationTargets.push({ start: () => startTraefik(traefik.version, traefik.binary, consul!, { watch: false }), cycles: settings.pollingPropagationCycles, waitLimitMs: 40_000 });
+  }
+  for (const target of propagationTargets) {
+    const gateway = await target.start();
+    running.push(gateway);
+    const result = await measurePropagation(consul, gateway, backendPort, target.cycles, target.waitLimitMs);
+    log(`propagation ${gateway.name}: register p50 ${result.registerP50Ms.toFixed(1)} / p99 ${result.registerP99Ms.toFixed(1)} ms, deregister p50 ${result.deregisterP50Ms.toFixed(1)} / p99 ${result.deregisterP99Ms.toFixed(1)} ms`);
+    propagation.push(result);
+    await running.pop()!.stop();
+  }
 
   log(`memory: a fresh gateway, ${settings.memoryS} s of load`);
   const fresh = await startGateway("gateway (memory)", consul, 1);
@@ -132,16 +183,18 @@ const report: Report = {
   churn,
   churnFailure,
   memory,
+  pinned,
   profile,
   websocket,
   notes,
+  versions: [optional.node24 ? `Node ${optional.node24.version}` : "", optional.fabio?.version ?? "", optional.traefik?.version ?? ""].filter(Boolean),
 };
-const markdown = renderReport(report, machine(nginxBinary())) + (tls === undefined ? "" : `\n${renderTlsSection(tls)}`);
+const markdown = renderReport(report, machine(nginxBinary(), report.versions)) + (tls === undefined ? "" : `\n${renderTlsSection(tls)}`);
 const out = smoke ? join(REPO, "test-artifacts/BENCHMARKS-smoke.md") : join(REPO, "docs/BENCHMARKS.md");
 mkdirSync(join(out, ".."), { recursive: true });
 writeFileSync(out, markdown);
 console.log(markdown);
-for (const v of verdicts(report)) log(`target ${v.met === undefined ? "not measured" : v.met ? "met" : "NOT met"}: ${v.target} (${v.measured})`);
+for (const v of [...peerVerdicts(report), ...verdicts(report)]) log(`target ${v.met === undefined ? "not measured" : v.met ? "met" : "NOT met"}: ${v.target} (${v.measured})`);
 log(`report written to ${out.replace(REPO + "/", "")} in ${Math.round((Date.now() - started) / 1000)} s`);
 // Speed never fails the run; a broken suite does (an exception above exits non-zero).
 process.exit(0);

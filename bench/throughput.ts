@@ -8,6 +8,7 @@
 import type { ConsulAgent } from "../test/support/consul.js";
 import { runLoad, type LoadOptions, type LoadResult } from "./lib/load.js";
 import { nginxBinary, startGateway, startNginx, startPeer, type Running } from "./lib/fixture.js";
+import { startFabio, startTraefik } from "./lib/peer-gateways.js";
 import { median } from "./lib/stats.js";
 import { processTree, treeCpuMs } from "./lib/proc.js";
 
@@ -36,13 +37,27 @@ export interface TargetSummary {
   runs: TargetRun[];
 }
 
-/** The targets, in the order the report lists them. nginx is left out (and said so) when it cannot be installed. */
-export async function startTargets(consul: ConsulAgent, backend: Running): Promise<Running[]> {
+/** What the run found beside this repository: each is left out (and said so) when it is missing. */
+export interface OptionalTargets {
+  /** A `node` binary of Node 24, to run the same gateway on. */
+  node24?: { binary: string; version: string };
+  fabio?: { binary: string; version: string };
+  traefik?: { binary: string; version: string };
+}
+
+export const GATEWAY = "gateway (1 process)";
+export const gatewayOnNode = (version: string): string => `gateway (1 process, Node ${version.replace(/^v/, "").split(".")[0]})`;
+
+/** The targets in the issue's order. nginx is left out (and said so) when it cannot be installed. */
+export async function startTargets(consul: ConsulAgent, backend: Running, optional: OptionalTargets = {}): Promise<Running[]> {
   const backendPort = Number(new URL(backend.url).port);
   const targets: Running[] = [backend];
   const add = async (starting: Promise<Running>): Promise<void> => void targets.push(await starting);
-  await add(startGateway("gateway (1 process)", consul, 1));
+  await add(startGateway(GATEWAY, consul, 1));
+  if (optional.node24) await add(startGateway(gatewayOnNode(optional.node24.version), consul, 1, { node: optional.node24.binary }));
   await add(startGateway("gateway (cluster, 2 workers)", consul, 2));
+  if (optional.fabio) await add(startFabio(optional.fabio.version, optional.fabio.binary, consul));
+  if (optional.traefik) await add(startTraefik(optional.traefik.version, optional.traefik.binary, consul, { watch: false }));
   if (nginxBinary() !== undefined) {
     await add(startNginx("nginx (1 worker)", 1, backendPort));
     await add(startNginx("nginx (2 workers)", 2, backendPort));
@@ -59,7 +74,7 @@ export async function measureThroughput(targets: readonly Running[], options: Th
   for (let round = 0; round < options.rounds; round++) {
     const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
     for (const target of order) {
-      await runLoad(target.url, { connections: options.connections, durationS: options.warmupS });
+      await runLoad(target.url, { ...options, durationS: options.warmupS });
       const pids = processTree(target.pid);
       const cpuBefore = treeCpuMs(pids);
       const load: LoadResult = await runLoad(target.url, options);

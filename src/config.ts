@@ -561,7 +561,7 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   },
   coalesceMs: {
     key: "coalesceMs", env: "GATEWAY_COALESCE_MS", form: "0-10000", default: "20",
-    doc: "Route changes arriving within this window are applied in one table swap (0: each at once).", parse: integer(0, 10_000),
+    doc: "Route changes are applied at once, up to 8 table swaps within this window; past that (a burst), what arrives waits for one swap at the window's end (0: each at once).", parse: integer(0, 10_000),
   },
   adminHost: {
     key: "adminHost", env: "GATEWAY_ADMIN_HOST", form: "an IP address or host name", default: "127.0.0.1",

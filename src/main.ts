@@ -11,6 +11,7 @@ import { ConfigError, loadConfig, type GatewayConfig } from "./config.js";
 import { startGateway } from "./gateway/gateway.js";
 import { startClusterPrimary } from "./cluster/primary.js";
 import { PrimaryDiscoveryFeed } from "./cluster/primary-discovery-feed.js";
+import { answerReportRequests } from "./cluster/worker-report.js";
 import { WatcherSupervisor, supervisorOptions } from "./discovery/supervisor.js";
 import { describeRegistry, registryConfig } from "./discovery/registries/create-registry.js";
 
@@ -38,12 +39,16 @@ const registryName = describeRegistry(registryConfig(config));
 let stop: () => Promise<void>;
 try {
   if (cluster.isWorker) {
-    // The admin server is off in workers: N processes cannot share its port, and one worker's metrics would be a part of the traffic only.
+    // The admin server runs in the primary, for the whole cluster: a worker reports its figures to it when asked.
     const gateway = await startGateway(config, new PrimaryDiscoveryFeed(), { admin: false });
-    stop = () => gateway.close();
+    const stopAnswering = answerReportRequests(gateway);
+    stop = async () => {
+      await gateway.close();
+      stopAnswering();
+    };
   } else if (config.workers > 1) {
     const primary = await startClusterPrimary(config);
-    console.log(`koa-consul-gateway listening on ${config.host}:${primary.port} with ${config.workers} workers (pids ${primary.workerPids().join(" ")}), ${registryName}; admin API and dashboard off in cluster mode`);
+    console.log(`koa-consul-gateway listening on ${config.host}:${primary.port} with ${config.workers} workers (pids ${primary.workerPids().join(" ")}), ${registryName}; admin API and dashboard on http://${config.adminHost}:${primary.adminPort}/`);
     stop = () => primary.stop();
   } else {
     const gateway = await startGateway(config, new WatcherSupervisor(supervisorOptions(config)));

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { request } from "undici";
-import { ConsulAgent } from "../../test/support/consul.js";
+import { ConsulAgent, type TestRegistration } from "../../test/support/consul.js";
 import { freePort } from "../../test/support/ports.js";
 import { start, startTs, type Started } from "../../test/support/processes.js";
 import { eventually } from "../../test/support/wait.js";
@@ -43,7 +43,7 @@ async function listeningPort(process: Started): Promise<number> {
   return Number((await process.waitForOutput(/listening (?:on 127\.0\.0\.1:)?(\d+)/, 30_000))[1]);
 }
 
-async function ready(name: string, process: Started, port: number): Promise<Running> {
+export async function ready(name: string, process: Started, port: number): Promise<Running> {
   const url = `http://127.0.0.1:${port}${PATH}`;
   await eventually(() => answers(url), 30_000, `${name} answering 200 on ${url} (output: ${process.output().slice(-500)})`);
   return { name, url, pid: process.child.pid!, process, stop: async () => void (await process.stop()) };
@@ -54,10 +54,20 @@ export async function startBackend(): Promise<Running> {
   return ready("direct", backend, await listeningPort(backend));
 }
 
+/**
+ * An instance as every target can route it: the tag is Fabio's route (its
+ * `urlprefix-` convention; the gateway and Traefik route by the name), and the
+ * TTL check, passing from the start, is what Fabio needs to route at all (it
+ * ignores instances without a passing check of their own), without any check
+ * traffic during the load.
+ */
+export function benchRegistration(id: string, service: string, port: number): TestRegistration {
+  return { ID: id, Name: service, Address: "127.0.0.1", Port: port, Tags: [`urlprefix-/${service}`], Check: { CheckID: `${id}-ttl`, TTL: "1h", Status: "passing" } };
+}
+
 export async function startConsulWithBackend(backendPort: number): Promise<ConsulAgent> {
   const consul = await ConsulAgent.start();
-  // No health check: a passing instance without check traffic during the load.
-  await consul.register({ ID: `${SERVICE}-1`, Name: SERVICE, Address: "127.0.0.1", Port: backendPort });
+  await consul.register(benchRegistration(`${SERVICE}-1`, SERVICE, backendPort));
   return consul;
 }
 
@@ -73,10 +83,15 @@ export async function startGateway(
   consul: ConsulAgent,
   workers: number,
   /** readyWhenListening: do not wait for the bench backend's route (a Consul without it). */
-  extra: { env?: Record<string, string>; nodeArgs?: string[]; readyWhenListening?: boolean } = {},
+  /** cpus: pins the gateway (and so its workers and watcher) to these CPUs with taskset. */
+  /** dist: another build of the gateway (bench/compare.ts), dist/ by default. */
+  extra: { env?: Record<string, string>; nodeArgs?: string[]; readyWhenListening?: boolean; node?: string; cpus?: string; dist?: string } = {},
 ): Promise<Running> {
   const port = await freePort();
-  const gateway = start(process.execPath, [...(extra.nodeArgs ?? []), join(REPO, "dist/main.js")], {
+  const command = [extra.node ?? process.execPath, ...(extra.nodeArgs ?? []), join(extra.dist ?? join(REPO, "dist"), "main.js")];
+  // taskset execs the command: the pid stays the gateway's.
+  const [program, ...args] = extra.cpus === undefined ? command : ["taskset", "-c", extra.cpus, ...command];
+  const gateway = start(program!, args, {
     env: {
       ...process.env,
       CONSUL_HTTP_ADDR: consul.address,

@@ -19,6 +19,8 @@ export interface LoadResult {
 export interface LoadOptions {
   connections: number;
   durationS: number;
+  /** CPUs the load generator is pinned to (taskset's list form, e.g. "1"); wrk only. */
+  cpus?: string;
 }
 
 export function loadTool(): "wrk" | "autocannon" {
@@ -42,8 +44,9 @@ function toMs(value: string, unit: string): number {
 /** Parses wrk's --latency report. */
 export function parseWrk(output: string): LoadResult {
   const rps = output.match(/Requests\/sec:\s+([\d.]+)/);
-  const p50 = output.match(/^\s+50%\s+([\d.]+)(us|ms|s)$/m);
-  const p99 = output.match(/^\s+99%\s+([\d.]+)(us|ms|s)$/m);
+  // wrk pads a value in seconds with a trailing space ("99%    1.20s ").
+  const p50 = output.match(/^\s+50%\s+([\d.]+)(us|ms|s)\s*$/m);
+  const p99 = output.match(/^\s+99%\s+([\d.]+)(us|ms|s)\s*$/m);
   if (!rps || !p50 || !p99) throw new Error(`unexpected wrk output:\n${output}`);
   const non2xx = Number(output.match(/Non-2xx or 3xx responses:\s+(\d+)/)?.[1] ?? 0);
   const socket = output.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
@@ -54,7 +57,9 @@ export function parseWrk(output: string): LoadResult {
 export async function runLoad(url: string, options: LoadOptions): Promise<LoadResult> {
   if (loadTool() === "wrk") {
     // Asynchronous, so that the bench can sample the target (memory) while the load runs.
-    const { stdout } = await promisify(execFile)("wrk", ["-t1", `-c${options.connections}`, `-d${options.durationS}s`, "--latency", url], {
+    const wrk = ["wrk", "-t1", `-c${options.connections}`, `-d${options.durationS}s`, "--latency", url];
+    const [command, ...args] = options.cpus === undefined ? wrk : ["taskset", "-c", options.cpus, ...wrk];
+    const { stdout } = await promisify(execFile)(command!, args, {
       encoding: "utf8",
       timeout: (options.durationS + 30) * 1000,
     });

@@ -26,7 +26,7 @@ import type { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import type { OutlierState } from "../routing/outlier-detector.js";
 import type { RouteStore } from "../routing/route-store.js";
 import { REGISTRY_TITLES, type RegistryKind } from "../registry-kind.js";
-import type { GatewayMetrics } from "../observability/metrics.js";
+import type { MetricsExposition } from "../observability/metrics.js";
 import type { TableChangeLog } from "../observability/table-change-log.js";
 import { dashboardAssets, type DashboardAssets } from "./dashboard-assets.js";
 import { DashboardEvents } from "./dashboard-events.js";
@@ -40,7 +40,7 @@ export interface AdminDeps {
   store: RouteStore;
   stats: InstanceStatsRegistry;
   events: TableChangeLog;
-  metrics: GatewayMetrics;
+  metrics: MetricsExposition;
   watcher: { readonly running: boolean; readonly childPid: number | undefined; readonly restarts: number };
   /** GATEWAY_SERVICES, which readiness waits for. */
   services: readonly string[];

@@ -7,7 +7,7 @@
 import createDebug from "debug";
 import { parseWatcherMessage, type WatcherMessage } from "../discovery/messages.js";
 import type { DiscoveryFeed } from "../discovery/discovery-feed.js";
-import type { WorkerMessage } from "./messages.js";
+import { isReportRequest, type WorkerMessage } from "./messages.js";
 
 const debug = createDebug("gateway:cluster");
 
@@ -24,6 +24,8 @@ export class PrimaryDiscoveryFeed implements DiscoveryFeed {
 
   start(onMessage: (message: WatcherMessage) => void): void {
     this.listener = (raw) => {
+      // The primary's requests for a report are answered by worker-report.ts, on the same channel.
+      if (isReportRequest(raw)) return;
       let message: WatcherMessage;
       try {
         message = parseWatcherMessage(raw);

@@ -6,7 +6,7 @@
  * drains it: no new connections, requests in flight finish (within the grace
  * period), then the discovery feed is stopped. Beside the proxy, the admin
  * server (API, dashboard, /metrics) listens on a port of its own, unless
- * `admin: false` (cluster workers: see docs/deployment.md, cluster mode).
+ * `admin: false` (cluster workers: the primary serves it for them, see docs/deployment.md).
  */
 import type { Server } from "node:http";
 import { readFileSync } from "node:fs";
@@ -19,10 +19,11 @@ import { UpgradeForwarder } from "../proxy/upgrade-forwarder.js";
 import { H2cForwarder } from "../proxy/h2-forwarder.js";
 import { ServiceBalancers } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
-import { OutlierDetector } from "../routing/outlier-detector.js";
+import { OutlierDetector, outlierOptions } from "../routing/outlier-detector.js";
 import { RouteStore } from "../routing/route-store.js";
 import { startAdminServer, type AdminServer } from "../admin/admin-server.js";
 import { createObservability } from "../observability/observability.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
 import { TableChangeLog } from "../observability/table-change-log.js";
 import { TrafficWeights } from "../routing/traffic-weights.js";
 import { createGatewayApp } from "./app.js";
@@ -54,6 +55,8 @@ export interface Gateway {
   readonly routes: DiscoveryFeed;
   /** The plain port's HTTP/1.1 server. */
   readonly server: Server;
+  /** This process's metrics (a cluster worker reports them to the primary). */
+  readonly metrics: GatewayMetrics;
   close(): Promise<void>;
 }
 
@@ -74,7 +77,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     upstreamCa,
   });
   const departed = new DepartedUpgrades(upgrader, () => store.current, config.websocketDeregisteredGraceMs);
-  const exposure = new ExposurePolicy({ exposedByDefault: config.exposedByDefault, constraint: config.constraints?.test });
+  const exposure = ExposurePolicy.of(config);
   let subscriptions: Subscriptions | undefined;
   let lastCatalog: RouteTable["catalog"];
   const updater: TableUpdater = new TableUpdater(
@@ -126,14 +129,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
   const trailerForwarder = new TrailerForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, upstreamCa });
   const resolver = new ServiceResolver(store, subscriptions, config.discoveryTimeoutMs);
   const h2cForwarder = new H2cForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, connectTimeoutMs: config.connectTimeoutMs, maxResponseHeaderBytes: config.maxResponseHeaderBytes });
-  const outliers = new OutlierDetector(stats, {
-    consecutiveGatewayFailures: config.outlierConsecutiveFailures,
-    consecutive5xx: config.outlierConsecutive5xx,
-    maxEjectionPercent: config.outlierMaxEjectionPercent,
-    panicThresholdPercent: config.panicThresholdPercent,
-    baseEjectionMs: config.outlierEjectionMs,
-    maxEjectionMs: config.outlierMaxEjectionMs,
-  });
+  const outliers = new OutlierDetector(stats, outlierOptions(config));
   let draining = false;
   const observability = createObservability(config, {
     store,
@@ -272,6 +268,7 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
     stats,
     routes,
     server,
+    metrics: observability.metrics,
     close() {
       closing ??= drainAndClose();
       return closing;

@@ -9,13 +9,13 @@ import { performance } from "node:perf_hooks";
 import type { ServerResponse } from "node:http";
 import type { Context, Middleware, Next } from "koa";
 import { accessLogPath, type AccessLog } from "./access-log.js";
-import type { GatewayMetrics } from "./metrics.js";
+import type { RequestMetrics } from "./metrics.js";
 import { ensureRequestId, REQUEST_ID_HEADER } from "./request-id.js";
 import type { ProxyRequestState } from "./request-state.js";
 import { httpStatusOfGrpc } from "../proxy/h2-headers.js";
 
 export interface RequestObserverDeps {
-  metrics: GatewayMetrics;
+  metrics: RequestMetrics;
   accessLog: AccessLog | undefined;
 }
 

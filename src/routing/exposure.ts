@@ -12,6 +12,7 @@
  * neighbours.
  */
 import type { TagConstraint } from "../tag-constraints.js";
+import type { GatewayConfig } from "../config.js";
 
 export const ENABLE_TAG = "gateway.enable";
 
@@ -34,6 +35,11 @@ export class ExposurePolicy {
   static readonly ALL = new ExposurePolicy({ exposedByDefault: true, constraint: undefined });
 
   constructor(private readonly options: ExposureOptions) {}
+
+  /** GATEWAY_EXPOSED_BY_DEFAULT and GATEWAY_CONSTRAINTS, for a gateway process and a cluster's primary alike. */
+  static of(config: GatewayConfig): ExposurePolicy {
+    return new ExposurePolicy({ exposedByDefault: config.exposedByDefault, constraint: config.constraints?.test });
+  }
 
   /** Is a service with these catalog tags exposed? */
   exposes(tags: readonly string[] | undefined): boolean {

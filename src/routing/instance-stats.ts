@@ -68,6 +68,11 @@ export class InstanceStatsRegistry {
     return this.byKey.get(key);
   }
 
+  /** Every record (a cluster worker reports them to the primary). */
+  all(): IterableIterator<InstanceStats> {
+    return this.byKey.values();
+  }
+
   /**
    * Marks instances as seen (a table update) so that their first-seen time is
    * the update's, not their first request's. `warmUpExempt` applies to the

@@ -1,6 +1,7 @@
 import createDebug from "debug";
 import { instanceKey, type Instance } from "../discovery/instance.js";
 import type { InstanceStatsRegistry } from "./instance-stats.js";
+import type { GatewayConfig } from "../config.js";
 
 const debug = createDebug("gateway:outlier");
 
@@ -43,6 +44,18 @@ export interface OutlierState {
  * When an ejection ends the instance is on probation: one more failure ejects
  * it again for longer, a good answer clears its record.
  */
+/** The detector's settings (GATEWAY_OUTLIER_*, GATEWAY_PANIC_THRESHOLD_PERCENT), for a gateway process and a cluster's primary alike. */
+export function outlierOptions(config: GatewayConfig): OutlierOptions {
+  return {
+    consecutiveGatewayFailures: config.outlierConsecutiveFailures,
+    consecutive5xx: config.outlierConsecutive5xx,
+    maxEjectionPercent: config.outlierMaxEjectionPercent,
+    panicThresholdPercent: config.panicThresholdPercent,
+    baseEjectionMs: config.outlierEjectionMs,
+    maxEjectionMs: config.outlierMaxEjectionMs,
+  };
+}
+
 export class OutlierDetector {
   constructor(
     private readonly stats: InstanceStatsRegistry,

@@ -13,10 +13,24 @@ type RouteMessage = Extract<WatcherMessage, { type: "service" | "catalog" }>;
 const keysOf = (instances: readonly Instance[]): string[] => instances.map(instanceKey);
 
 /**
- * Turns validated watcher messages into route table swaps. Messages that
- * arrive within `coalesceMs` of the first one are applied together in one
- * swap (a deploy of fifty instances rebuilds once, as Traefik throttles);
- * for one service only its latest list counts. `onSwap` sees every new table.
+ * Swaps made at once within one window; past them, what arrives waits for the
+ * window's end. One registry change arrives as two messages a few ms apart
+ * (the catalog's and the service's list), and a few changes in a row (a
+ * deregistration, then a registration) are not yet a burst; a deploy that
+ * moves many instances at once is, and it then costs at most this many swaps
+ * per window.
+ */
+export const SWAPS_AT_ONCE_PER_WINDOW = 8;
+
+/**
+ * Turns validated watcher messages into route table swaps. A message is
+ * applied at once, unless SWAPS_AT_ONCE_PER_WINDOW swaps were already made
+ * within `coalesceMs` (the window opened by the first message after a quiet
+ * spell): then it waits, with whatever else arrives, for one swap at the
+ * window's end, and that swap opens the next window. So a lone change is
+ * routed without waiting, and a burst (a deploy of fifty instances) is
+ * applied in a few swaps, as Traefik throttles. For one service only its
+ * latest list counts. `onSwap` sees every new table.
  *
  * The exposure policy applies here, once per catalog: the table's catalog
  * holds only the exposed services, a service that becomes hidden leaves the
@@ -26,8 +40,10 @@ const keysOf = (instances: readonly Instance[]): string[] => instances.map(insta
  */
 export class TableUpdater {
   private pending = new Map<string, RouteMessage>();
-  private timer: NodeJS.Timeout | undefined;
   private hiddenServices: ReadonlySet<string> = new Set();
+  /** Set while a window is open. */
+  private window: NodeJS.Timeout | undefined;
+  private swapsInWindow = 0;
 
   constructor(
     private readonly store: RouteStore,
@@ -50,14 +66,18 @@ export class TableUpdater {
     }
     if (message.type === "watch-mode") return;
     this.pending.set(message.type === "catalog" ? "\0catalog" : message.service, message);
-    if (this.coalesceMs === 0) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.coalesceMs);
+    if (this.coalesceMs === 0) {
+      this.flush();
+      return;
+    }
+    if (this.window === undefined) this.openWindow(0);
+    if (this.swapsInWindow >= SWAPS_AT_ONCE_PER_WINDOW) return;
+    this.swapsInWindow += 1;
+    this.flush();
   }
 
-  /** Applies everything pending in one swap. */
+  /** Applies everything pending in one swap, now. */
   flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
     if (this.pending.size === 0) return;
     const messages = [...this.pending.values()];
     this.pending = new Map();
@@ -87,8 +107,19 @@ export class TableUpdater {
   }
 
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    clearTimeout(this.window);
+    this.window = undefined;
+  }
+
+  private openWindow(swaps: number): void {
+    this.swapsInWindow = swaps;
+    this.window = setTimeout(() => {
+      this.window = undefined;
+      if (this.pending.size === 0) return;
+      this.flush();
+      // The window's closing swap counts in the next one.
+      this.openWindow(1);
+    }, this.coalesceMs);
   }
 
   private applyOne(table: RouteTable, message: RouteMessage): RouteTable {

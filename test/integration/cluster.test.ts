@@ -15,6 +15,18 @@ async function answeredBy(url: string): Promise<string> {
   return (res.body as { id: string }).id;
 }
 
+/** The sum of gateway_requests_total for service-web at an admin server's /metrics. */
+async function requestsCounted(admin: string): Promise<number> {
+  const text = (await superagent.get(`${admin}/metrics`)).text;
+  return [...text.matchAll(/^gateway_requests_total\{service="service-web",[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+/** The requests /routes counts over service-web's instances. */
+async function instanceRequests(admin: string): Promise<number> {
+  const view = (await superagent.get(`${admin}/routes/service-web`)).body as { instances: { requests: number }[] };
+  return view.instances.reduce((sum, i) => sum + i.requests, 0);
+}
+
 /** The workers the primary has started so far, in order, from its `gateway:cluster` log. */
 function startedWorkers(gateway: Started): number[] {
   return [...gateway.output().matchAll(/gateway:cluster worker (\d+) started/g)].map((m) => Number(m[1]));
@@ -25,6 +37,7 @@ describe("cluster mode (GATEWAY_WORKERS=2) against a real Consul", () => {
   const backends: Backend[] = [];
   let gateway: Started;
   let url: string;
+  let admin: string;
 
   before(async () => {
     consul = await ConsulAgent.start();
@@ -38,8 +51,9 @@ describe("cluster mode (GATEWAY_WORKERS=2) against a real Consul", () => {
     gateway = startTs(GATEWAY, [], {
       env: { ...process.env, DEBUG: "gateway:cluster,gateway:watch", CONSUL_HTTP_ADDR: consul.address, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(port), GATEWAY_WORKERS: "2", GATEWAY_SERVICES: "service-web,hidden-svc", GATEWAY_WATCHER_RESTART_MAX_MS: "1000", GATEWAY_ADMIN_PORT: "0", GATEWAY_WARMUP_MS: "0", GATEWAY_SUBSCRIPTION_IDLE_MS: "1500" },
     });
-    // No admin server in cluster mode (docs/deployment.md says why): the start line says so.
-    await gateway.waitForOutput(/listening on 127\.0\.0\.1:\d+ with 2 workers .*admin API and dashboard off in cluster mode/, 30_000);
+    // The primary serves the admin API for the whole cluster: the start line names its port.
+    const started = await gateway.waitForOutput(/listening on 127\.0\.0\.1:\d+ with 2 workers .*admin API and dashboard on (http:\/\/127\.0\.0\.1:\d+)\//, 30_000);
+    admin = started[1]!;
   });
 
   after(async () => {
@@ -75,6 +89,24 @@ describe("cluster mode (GATEWAY_WORKERS=2) against a real Consul", () => {
     await gateway.waitForOutput(/gateway:watch unsubscribe hidden-svc/, 15_000);
   });
 
+  test("the primary's admin server covers the whole cluster: /metrics adds up every worker's requests, /routes their counters", async () => {
+    const before = await requestsCounted(admin);
+    const routedBefore = await instanceRequests(admin);
+    const sent = 30;
+    // A fresh connection each time: node:cluster hands them to the workers in turn, so both count some.
+    for (let i = 0; i < sent; i++) await answeredBy(url);
+    await eventually(async () => (await requestsCounted(admin)) === before + sent, 15_000, `gateway_requests_total grown by ${sent} at the primary's /metrics`);
+    // Refreshed from the workers every second.
+    await eventually(async () => (await instanceRequests(admin)) === routedBefore + sent, 15_000, `/routes counting ${sent} more requests over both instances`);
+    assert.equal((await superagent.get(`${admin}/ready`)).status, 200);
+    const page = await superagent.get(`${admin}/`);
+    assert.match(page.headers["content-type"] ?? "", /text\/html/);
+    const metrics = (await superagent.get(`${admin}/metrics`)).text;
+    assert.match(metrics, /^gateway_route_instances\{service="service-web"\} 2$/m, "the table's metrics come from the primary, once");
+    assert.match(metrics, /^gateway_upstream_duration_seconds_count\{service="service-web"\} \d+$/m);
+    assert.match(metrics, /^process_cpu_seconds_total \d/m, "Node's process metrics, added up over the workers");
+  });
+
   test("killing a worker: requests keep being answered, it is re-forked and gets the current routes", async () => {
     const [victim, survivor] = startedWorkers(gateway) as [number, number];
     process.kill(victim, "SIGKILL");
@@ -101,5 +133,44 @@ describe("cluster mode (GATEWAY_WORKERS=2) against a real Consul", () => {
     await gateway.waitForOutput(/gateway:cluster no worker wants ondemand any more: its watch stops/, 20_000);
     assert.deepEqual(await served(), Array(6).fill(200));
     await consul.deregister("od-1");
+  });
+});
+
+describe("cluster mode: stopping drains the workers as a single process drains", () => {
+  let consul: ConsulAgent;
+  let backend: Backend;
+  let gateway: Started | undefined;
+
+  before(async () => {
+    consul = await ConsulAgent.start();
+    backend = await startBackend("web-1");
+    await consul.register(httpCheckedRegistration(backend));
+  });
+
+  after(async () => {
+    await gateway?.stop();
+    await backend?.close();
+    await consul?.destroy();
+  });
+
+  test("a request in flight for longer than the primary used to wait (5 s) is answered, /ready says 503 meanwhile, and the primary leaves with 0", async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    gateway = startTs(GATEWAY, [], {
+      env: { ...process.env, CONSUL_HTTP_ADDR: consul.address, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(port), GATEWAY_WORKERS: "2", GATEWAY_SERVICES: "service-web", GATEWAY_ADMIN_PORT: "0", GATEWAY_WARMUP_MS: "0", GATEWAY_SHUTDOWN_GRACE_MS: "30000" },
+    });
+    const admin = (await gateway.waitForOutput(/admin API and dashboard on (http:\/\/127\.0\.0\.1:\d+)\//, 30_000))[1]!;
+    await eventually(async () => (await superagent.get(`${admin}/ready`).ok(() => true)).status === 200, 15_000, "the cluster ready");
+    const slow = superagent.get(`${url}/service-web/slow?ms=7000`).then((res) => res, (err: unknown) => err as Error);
+    // In flight at a worker: the primary's /routes adds up the workers' counters.
+    await eventually(async () => ((await superagent.get(`${admin}/routes/service-web`)).body as { instances: { inFlight: number }[] }).instances.some((i) => i.inFlight === 1), 15_000, "the slow request in flight");
+    const stopped = gateway.stop(40_000);
+    await eventually(async () => (await superagent.get(`${admin}/ready`).ok(() => true)).status === 503, 5_000, "/ready answering 503 while the workers drain");
+    const res = await slow;
+    assert.ok(!(res instanceof Error), `the slow request was cut: ${res instanceof Error ? res.message : ""}`);
+    assert.equal(res.status, 200);
+    assert.equal((res.body as { sleptMs: number }).sleptMs, 7000);
+    assert.equal(await stopped, 0, "the primary leaves with 0 once its workers have");
+    gateway = undefined;
   });
 });

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { GatewayMetrics, statusClass, type FinishedRequest } from "../../src/observability/metrics.js";
 import { TableChangeLog } from "../../src/observability/table-change-log.js";
 import { RouteStore } from "../../src/routing/route-store.js";
@@ -100,4 +101,43 @@ test("route and watcher figures are read at scrape time from what holds them", a
   assert.equal(sample(text, "gateway_watcher_restarts_total"), 3);
   assert.equal(sample(text, 'gateway_registry_request_errors_total{registry="consul",watch="catalog"}'), 1);
   assert.equal(sample(text, 'gateway_registry_request_errors_total{registry="consul",watch="service"}'), 0);
+});
+
+test("the upstream duration histogram writes the series prom-client's own Histogram writes for the same observations", async () => {
+  const { metrics, finish } = setup();
+  const durations = [0.0004, 0.001, 0.003, 0.02, 0.02, 0.7, 12, 45];
+  for (const upstreamSeconds of durations) finish({ upstreamSeconds });
+  const reference = new Registry();
+  const histogram = new Histogram({ name: "gateway_upstream_duration_seconds", help: "x", labelNames: ["service"], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [reference] });
+  for (const seconds of durations) histogram.observe({ service: "web" }, seconds);
+  const series = (text: string): string[] => text.split("\n").filter((line) => line.startsWith("gateway_upstream_duration_seconds"));
+  const expected = series(await reference.metrics());
+  assert.equal(expected.length, 17, "15 buckets, _sum and _count");
+  assert.deepEqual(series(await metrics.exposition()), expected);
+});
+
+test("counting is cheap on the request path: finishing a request calls no prom-client method", async () => {
+  const { metrics, finish } = setup();
+  const calls: string[] = [];
+  const restore: (() => void)[] = [];
+  for (const proto of [Counter.prototype, Gauge.prototype, Histogram.prototype] as unknown as Record<string, (...args: unknown[]) => unknown>[]) {
+    for (const method of ["inc", "dec", "set", "observe"]) {
+      const original = proto[method];
+      if (original === undefined) continue;
+      proto[method] = function (this: unknown, ...args: unknown[]) {
+        calls.push(method);
+        return original.apply(this, args);
+      };
+      restore.push(() => void (proto[method] = original));
+    }
+  }
+  try {
+    for (let i = 0; i < 10; i++) finish({ retries: 1, ejections: ["consecutive_gateway_failures"], status: 502, errorCode: "UPSTREAM_ERROR" });
+    assert.deepEqual(calls, [], "prom-client is only read at scrape time");
+    const text = await metrics.exposition();
+    assert.equal(sample(text, 'gateway_requests_total{service="web",instance="web-1",status_class="5xx"}'), 10);
+    assert.equal(sample(text, 'gateway_upstream_errors_total{service="web",code="UPSTREAM_ERROR"}'), 10);
+  } finally {
+    for (const undo of restore) undo();
+  }
 });

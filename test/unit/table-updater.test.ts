@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { TableUpdater } from "../../src/routing/table-updater.js";
+import { SWAPS_AT_ONCE_PER_WINDOW, TableUpdater } from "../../src/routing/table-updater.js";
 import { ExposurePolicy } from "../../src/routing/exposure.js";
 import { InstanceStatsRegistry } from "../../src/routing/instance-stats.js";
 import { RouteStore } from "../../src/routing/route-store.js";
@@ -14,18 +14,54 @@ function setup(coalesceMs: number) {
   return { store, swaps, updater };
 }
 
-test("a burst within the window becomes one swap holding the latest list of each service", async () => {
+test("changes are applied at once until a burst: past SWAPS_AT_ONCE_PER_WINDOW within the window, the rest waits for one swap holding the latest list of each service", (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
   const { store, swaps, updater } = setup(30);
-  for (let i = 1; i <= 5; i++) updater.apply({ type: "service", service: "web", index: String(i), instances: [instance(`w${i}`)] });
+  updater.apply({ type: "catalog", index: "1", services: ["web"], tags: {} });
+  updater.apply({ type: "service", service: "web", index: "1", instances: [instance("w1")] });
+  assert.equal(swaps.length, 2, "a lone change (catalog and service list) does not wait");
+  assert.deepEqual(store.current.get("web")!.instances.map((i) => i.id), ["w1"]);
+  for (let i = 2; i <= 9; i++) updater.apply({ type: "service", service: "web", index: String(i), instances: [instance(`w${i}`)] });
   updater.apply({ type: "service", service: "api", index: "9", instances: [instance("a1")] });
   updater.apply({ type: "catalog", index: "9", services: ["web", "api"], tags: {} });
-  assert.equal(swaps.length, 0, "nothing applied before the window ends");
-  await new Promise((resolve) => setTimeout(resolve, 80));
-  assert.equal(swaps.length, 1);
-  assert.deepEqual(store.current.get("web")!.instances.map((i) => i.id), ["w5"]);
-  assert.equal(store.current.get("web")!.index, "5");
+  assert.equal(swaps.length, SWAPS_AT_ONCE_PER_WINDOW, "past the budget, messages wait");
+  t.mock.timers.tick(29);
+  assert.equal(swaps.length, SWAPS_AT_ONCE_PER_WINDOW);
+  t.mock.timers.tick(1);
+  assert.equal(swaps.length, SWAPS_AT_ONCE_PER_WINDOW + 1, "the rest of the burst is one swap");
+  assert.deepEqual(store.current.get("web")!.instances.map((i) => i.id), ["w9"]);
+  assert.equal(store.current.get("web")!.index, "9");
   assert.deepEqual(store.current.get("api")!.instances.map((i) => i.id), ["a1"]);
   assert.ok(store.current.catalog!.services.has("api"));
+  updater.stop();
+});
+
+test("a window that closed with a swap opens the next one, with that swap counted; a quiet window ends the burst", (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const { swaps, updater } = setup(30);
+  const change = (index: number): void => updater.apply({ type: "service", service: "web", index: String(index), instances: [] });
+  for (let i = 1; i <= SWAPS_AT_ONCE_PER_WINDOW + 1; i++) change(i);
+  t.mock.timers.tick(30);
+  assert.equal(swaps.length, SWAPS_AT_ONCE_PER_WINDOW + 1);
+  // The next window holds the closing swap: SWAPS_AT_ONCE_PER_WINDOW - 1 more at once, then waiting again.
+  for (let i = 1; i <= SWAPS_AT_ONCE_PER_WINDOW; i++) change(100 + i);
+  assert.equal(swaps.length, 2 * SWAPS_AT_ONCE_PER_WINDOW);
+  t.mock.timers.tick(30);
+  assert.equal(swaps.length, 2 * SWAPS_AT_ONCE_PER_WINDOW + 1);
+  // That window closes with nothing pending, and so does the one it opened.
+  t.mock.timers.tick(60);
+  for (let i = 1; i <= SWAPS_AT_ONCE_PER_WINDOW; i++) change(200 + i);
+  assert.equal(swaps.length, 3 * SWAPS_AT_ONCE_PER_WINDOW + 1, "after a quiet window changes are applied at once again");
+  updater.stop();
+});
+
+test("stop() drops the open window: nothing is applied after it", (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const { swaps, updater } = setup(30);
+  for (let i = 1; i <= SWAPS_AT_ONCE_PER_WINDOW + 2; i++) updater.apply({ type: "service", service: "web", index: String(i), instances: [] });
+  updater.stop();
+  t.mock.timers.tick(100);
+  assert.equal(swaps.length, SWAPS_AT_ONCE_PER_WINDOW);
 });
 
 test("with a window of 0 each message is its own swap", () => {
