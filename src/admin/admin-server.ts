@@ -31,6 +31,7 @@ import type { TableChangeLog } from "../observability/table-change-log.js";
 import { dashboardAssets, type DashboardAssets } from "./dashboard-assets.js";
 import { DashboardEvents } from "./dashboard-events.js";
 import { readiness } from "./readiness.js";
+import type { GatewayConfig } from "../config.js";
 import { tableView, serviceView, type WeightPolicy } from "./table-view.js";
 import type { DashboardSnapshot, ReadinessView } from "./view-types.js";
 
@@ -56,6 +57,16 @@ export interface AdminDeps {
   outliers: (instances: readonly Instance[], now: number) => OutlierState;
   /** What the watcher said about itself that /ready's details show (a move to the shared watch). */
   watcherNotices: () => readonly string[];
+}
+
+/** The admin server's deps that come from the settings alone, the same for a gateway process and a cluster's primary. */
+export function adminSettings(config: GatewayConfig): Pick<AdminDeps, "services" | "registry" | "policy" | "token"> {
+  return {
+    services: config.services,
+    registry: config.registry,
+    policy: { warmUpMs: config.warmUpMs, warningWeightPercent: config.warningWeightPercent },
+    token: config.adminToken,
+  };
 }
 
 export interface AdminServer {

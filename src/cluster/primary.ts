@@ -20,7 +20,7 @@ import type { GatewayConfig } from "../config.js";
 import type { WatcherMessage } from "../discovery/messages.js";
 import { RestartBackoff } from "../discovery/restart-backoff.js";
 import { WatcherSupervisor, supervisorOptions } from "../discovery/supervisor.js";
-import { startAdminServer, type AdminServer } from "../admin/admin-server.js";
+import { adminSettings, startAdminServer, type AdminServer } from "../admin/admin-server.js";
 import { TableChangeLog } from "../observability/table-change-log.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import { RouteStore } from "../routing/route-store.js";
@@ -198,12 +198,9 @@ export async function startClusterPrimary(config: GatewayConfig): Promise<Cluste
       events,
       metrics,
       watcher: supervisor,
-      services: config.services,
+      ...adminSettings(config),
       // /ready answers 503 while the workers drain.
       draining: () => stopping,
-      registry: config.registry,
-      policy: { warmUpMs: config.warmUpMs, warningWeightPercent: config.warningWeightPercent },
-      token: config.adminToken,
       outliers: (instances, now) => outliers.state(instances, now),
       watcherNotices: () => watcherNotices,
     });

@@ -21,7 +21,7 @@ import { ServiceBalancers } from "../routing/balancers/index.js";
 import { InstanceStatsRegistry } from "../routing/instance-stats.js";
 import { OutlierDetector, outlierOptions } from "../routing/outlier-detector.js";
 import { RouteStore } from "../routing/route-store.js";
-import { startAdminServer, type AdminServer } from "../admin/admin-server.js";
+import { adminSettings, startAdminServer, type AdminServer } from "../admin/admin-server.js";
 import { createObservability } from "../observability/observability.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { TableChangeLog } from "../observability/table-change-log.js";
@@ -212,11 +212,8 @@ export async function startGateway(config: GatewayConfig, routes: DiscoveryFeed,
         events,
         metrics: observability.metrics,
         watcher: routes,
-        services: config.services,
+        ...adminSettings(config),
         draining: () => draining,
-        registry: config.registry,
-        policy: { warmUpMs: config.warmUpMs, warningWeightPercent: config.warningWeightPercent },
-        token: config.adminToken,
         outliers: (instances, now) => outliers.state(instances, now),
         watcherNotices: () => watcherNotices,
       });
