@@ -17,7 +17,7 @@
  */
 import { parseArgs } from "node:util";
 import { ConsulAgent } from "../test/support/consul.js";
-import { freePort } from "../test/support/ports.js";
+import { freePort, reservePorts } from "../test/support/ports.js";
 import { startTs, type Started } from "../test/support/processes.js";
 import { ZooKeeperServer } from "../test/support/zookeeper.js";
 
@@ -57,6 +57,8 @@ const zookeeperPort = Number(values["zookeeper-port"]);
 if (onZooKeeper) console.log(`demo: starting ZooKeeper on 127.0.0.1:${zookeeperPort}`);
 else console.log(values.cluster ? `demo: starting a three-server Consul cluster, the first on 127.0.0.1:${consulPort}` : `demo: starting Consul on 127.0.0.1:${consulPort}`);
 const zookeeper = onZooKeeper ? await ZooKeeperServer.start({ port: zookeeperPort }) : undefined;
+// The gateway binds its ports last: no Consul agent or instance started before it may take them.
+reservePorts(gatewayPort, Number(values["admin-port"]));
 const servers = onZooKeeper ? [] : values.cluster ? await ConsulAgent.startCluster(3, { firstHttpPort: consulPort }) : [await ConsulAgent.start({ httpPort: consulPort })];
 /** The settings that point service-web and the gateway at the registry (all Consul servers for the gateway). */
 const registryEnv = (consulServer: number | "all"): Record<string, string> =>

@@ -35,6 +35,14 @@ export async function freePort(): Promise<number> {
   throw new Error(`no free port on 127.0.0.1 between ${LOWEST} and ${ABOVE_HIGHEST - 1} after 1000 tries`);
 }
 
+/**
+ * Ports this process must never hand out: ones another process was told to bind later (the demo's
+ * gateway and admin ports), which are free now and would otherwise look like any other free port.
+ */
+export function reservePorts(...ports: number[]): void {
+  for (const port of ports) handedOut.add(port);
+}
+
 export async function freePorts(count: number): Promise<number[]> {
   const ports: number[] = [];
   while (ports.length < count) ports.push(await freePort());
