@@ -8,13 +8,13 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:net";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import superagent from "superagent";
 import { ConsulAgent } from "../support/consul.js";
+import { startTrapListener, type TrapListener } from "../support/trap-listener.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { freePort } from "../support/ports.js";
 import { startRecordingInstance, type RecordingInstance } from "../support/recording-instance.js";
@@ -52,9 +52,8 @@ describe("edge headers, methods and leaks", () => {
   let tuned: TestGateway;
   let logDir: string;
   let logFile: string;
-  let trap: Server;
+  let trap: TrapListener | undefined;
   let trapPort = 0;
-  let trapConnections = 0;
   let deadPort = 0;
 
   const allReceived = (): number => stable.received.length + canary.received.length;
@@ -69,13 +68,8 @@ describe("edge headers, methods and leaks", () => {
     readFileSync(logFile, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 
   before(async () => {
-    trap = createServer((socket) => {
-      trapConnections += 1;
-      socket.destroy();
-    });
-    trap.listen(0, "127.0.0.1");
-    await once(trap, "listening");
-    trapPort = (trap.address() as { port: number }).port;
+    trap = await startTrapListener();
+    trapPort = trap.port;
     consul = await ConsulAgent.start();
     stable = await startRecordingInstance("stable-1");
     canary = await startRecordingInstance("canary-1");
@@ -198,7 +192,7 @@ describe("edge headers, methods and leaks", () => {
     assert.equal(trace.status, 405, trace.all);
     assert.equal(errorCodeOf(trace.body), "METHOD_NOT_ALLOWED");
     assert.equal(allReceived(), before, "TRACE reached an instance");
-    assert.equal(trapConnections, 0);
+    assert.equal(trap?.connections, 0);
     await eventually(() => logEntries().some((e) => e.method === "CONNECT" && e.status === 405 && e.error === "METHOD_NOT_ALLOWED"), 10_000, "CONNECT in the access log");
   });
 

@@ -5,10 +5,11 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, createServer, type Server } from "node:net";
+import { connect } from "node:net";
 import { once } from "node:events";
 import superagent from "superagent";
 import { ConsulAgent } from "../support/consul.js";
+import { startTrapListener, type TrapListener } from "../support/trap-listener.js";
 import { startBackend, type Backend } from "../support/backends.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 
@@ -43,18 +44,12 @@ describe("hostile and malformed requests", () => {
   let consul: ConsulAgent;
   let backend: Backend;
   let gateway: TestGateway;
-  let trap: Server;
+  let trap: TrapListener | undefined;
   let trapPort = 0;
-  let trapConnections = 0;
 
   before(async () => {
-    trap = createServer((socket) => {
-      trapConnections += 1;
-      socket.destroy();
-    });
-    trap.listen(0, "127.0.0.1");
-    await once(trap, "listening");
-    trapPort = (trap.address() as { port: number }).port;
+    trap = await startTrapListener();
+    trapPort = trap.port;
     consul = await ConsulAgent.start();
     backend = await startBackend("web-1");
     await consul.register({ ID: "web-1", Name: "service-web", Address: "127.0.0.1", Port: backend.port, Check: { TTL: "1h", Status: "passing" } });
@@ -136,7 +131,7 @@ describe("hostile and malformed requests", () => {
         assert.ok(errorCode(response), `${target}: ${response.status} without a JSON error`);
       }
     }
-    assert.equal(trapConnections, 0, "the gateway contacted the trap");
+    assert.equal(trap?.connections, 0, "the gateway contacted the trap");
   });
 
   test("the gateway still serves after all of the above", async () => {
