@@ -21,6 +21,7 @@ import { measureScale, type ScaleOptions, type ScaleResult } from "./scale.js";
 import { CHURN_FULL, CHURN_SMOKE, measureChurn, type ChurnResult } from "./churn.js";
 import { measureWebSocket, type WebSocketResult } from "./websocket.js";
 import { measureTls, renderTlsSection, type TlsResult } from "./tls.js";
+import { onSupportedRuntime } from "./lib/runtime.js";
 import { findPeerBinary, peerVersion, type PeerName } from "./lib/peer-binaries.js";
 import { startFabio, startTraefik } from "./lib/peer-gateways.js";
 import { GATEWAY, measureThroughput, startTargets, type OptionalTargets, type TargetSummary } from "./throughput.js";
@@ -31,6 +32,7 @@ const settings = smoke
   : { rounds: 5, warmupS: 2, durationS: 5, connections: 50, propagationCycles: 100, throttledPropagationCycles: 20, pollingPropagationCycles: 5, memoryS: 120, idleWebSockets: 10_000, scale: [{ watch: "per-service", services: 150, instancesPerService: 10, changes: 5 }, { watch: "per-service", services: 1000, instancesPerService: 10, changes: 5 }, { watch: "shared", services: 1000, instancesPerService: 10, changes: 5 }] as ScaleOptions[] };
 
 const log = (line: string): void => console.log(`bench: ${line}`);
+const runtime = onSupportedRuntime(REPO, log);
 const started = Date.now();
 
 execFileSync("bash", [join(REPO, "bench/ensure-tools.sh")], { stdio: "inherit" });
@@ -39,7 +41,7 @@ const loadBefore = loadAverage();
 const notes: string[] = [];
 if (nginxBinary() === undefined) notes.push("nginx could not be installed: its rows and the targets against it are missing.");
 
-// The peers a user would pick instead, and the gateway on Node 24: each one that is missing is skipped with one line.
+// The peers a user would pick instead, and the gateway on the machine's older Node: each one that is missing is skipped with one line.
 const optional: OptionalTargets = {};
 for (const name of ["fabio", "traefik"] as PeerName[]) {
   const found = findPeerBinary(name);
@@ -52,16 +54,11 @@ for (const name of ["fabio", "traefik"] as PeerName[]) {
     notes.push(`${line}.`);
   }
 }
-try {
-  const folder = execFileSync("bash", [join(REPO, "scripts/ensure-node24.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").at(-1)!;
-  const binary = join(folder, "node");
-  optional.node24 = { binary, version: execFileSync(binary, ["--version"], { encoding: "utf8" }).trim() };
-  log(`the gateway also runs on Node ${optional.node24.version} (${binary})`);
-} catch (err) {
-  const line = `the gateway on Node 24 skipped: scripts/ensure-node24.sh failed (${(err as Error).message.split("\n")[0]})`;
-  log(line);
-  notes.push(`${line}.`);
+if (runtime.machineNode) {
+  optional.machineNode = runtime.machineNode;
+  log(`the gateway also runs on the machine's Node ${runtime.machineNode.version} (${runtime.machineNode.binary})`);
 }
+if (runtime.unavailable) notes.push(`Node 24 LTS, the supported runtime, could not be had: ${runtime.unavailable}.`);
 
 let throughput: TargetSummary[] = [];
 const propagation: PropagationResult[] = [];
@@ -187,7 +184,7 @@ const report: Report = {
   profile,
   websocket,
   notes,
-  versions: [optional.node24 ? `Node ${optional.node24.version}` : "", optional.fabio?.version ?? "", optional.traefik?.version ?? ""].filter(Boolean),
+  versions: [optional.machineNode ? `Node ${optional.machineNode.version} (machine)` : "", optional.fabio?.version ?? "", optional.traefik?.version ?? ""].filter(Boolean),
 };
 const markdown = renderReport(report, machine(nginxBinary(), report.versions)) + (tls === undefined ? "" : `\n${renderTlsSection(tls)}`);
 const out = smoke ? join(REPO, "test-artifacts/BENCHMARKS-smoke.md") : join(REPO, "docs/BENCHMARKS.md");

@@ -39,8 +39,8 @@ export interface TargetSummary {
 
 /** What the run found beside this repository: each is left out (and said so) when it is missing. */
 export interface OptionalTargets {
-  /** A `node` binary of Node 24, to run the same gateway on. */
-  node24?: { binary: string; version: string };
+  /** The machine's own Node when it is older than the bench's (bench/lib/runtime.ts), to run the same gateway on. */
+  machineNode?: { binary: string; version: string };
   fabio?: { binary: string; version: string };
   traefik?: { binary: string; version: string };
 }
@@ -54,7 +54,7 @@ export async function startTargets(consul: ConsulAgent, backend: Running, option
   const targets: Running[] = [backend];
   const add = async (starting: Promise<Running>): Promise<void> => void targets.push(await starting);
   await add(startGateway(GATEWAY, consul, 1));
-  if (optional.node24) await add(startGateway(gatewayOnNode(optional.node24.version), consul, 1, { node: optional.node24.binary }));
+  if (optional.machineNode) await add(startGateway(gatewayOnNode(optional.machineNode.version), consul, 1, { node: optional.machineNode.binary }));
   await add(startGateway("gateway (cluster, 2 workers)", consul, 2));
   if (optional.fabio) await add(startFabio(optional.fabio.version, optional.fabio.binary, consul));
   if (optional.traefik) await add(startTraefik(optional.traefik.version, optional.traefik.binary, consul, { watch: false }));
