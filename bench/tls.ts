@@ -15,11 +15,11 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { ConsulAgent } from "../test/support/consul.js";
 import { freePort } from "../test/support/ports.js";
-import { start, startTs } from "../test/support/processes.js";
+import { startTs } from "../test/support/processes.js";
 import { TestCertificates } from "../test/support/test-certificates.js";
 import { eventually } from "../test/support/wait.js";
 import { echoClient, unary, ECHO_SERVICE_PATH } from "../test/support/grpc-echo.js";
-import { nginxBinary, PATH, REPO, startGateway, type Running } from "./lib/fixture.js";
+import { nginxBinary, PATH, REPO, startGateway, startNginx, type Running } from "./lib/fixture.js";
 import { runLoad } from "./lib/load.js";
 import { processTree, treeCpuMs } from "./lib/proc.js";
 import { median } from "./lib/stats.js";
@@ -83,60 +83,6 @@ async function measure(target: Running, warmupS: number, durationS: number, load
   return { rps: result.requestsPerSecond, cpuUs: ((treeCpuMs(pids) - before) * 1000) / Math.max(1, requests), errors: result.errors };
 }
 
-/** nginx terminating TLS (HTTP/2 and HTTP/1.1 by ALPN) in front of the backend; a plain port too, for readiness. */
-async function startTlsNginx(backendPort: number, certFile: string, keyFile: string): Promise<Running & { httpsUrl: string }> {
-  const prefix = mkdtempSync(join(tmpdir(), "kcg-nginx-tls-"));
-  const [port, httpsPort] = [await freePort(), await freePort()];
-  const conf = join(prefix, "nginx.conf");
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi; uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;
-  keepalive_requests 1000000;
-  upstream backend { server 127.0.0.1:${backendPort}; keepalive 128; keepalive_requests 1000000; }
-  server {
-    listen 127.0.0.1:${port};
-    listen 127.0.0.1:${httpsPort} ssl http2;
-    ssl_certificate ${certFile};
-    ssl_certificate_key ${keyFile};
-    ssl_protocols TLSv1.2 TLSv1.3;
-    http2_max_requests 1000000;
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-    }
-  }
-}
-`,
-  );
-  const binary = nginxBinary();
-  if (binary === undefined) throw new Error("nginx is not installed");
-  const nginx = start(binary, ["-e", join(prefix, "error.log"), "-p", prefix, "-c", conf]);
-  const url = `http://127.0.0.1:${port}${PATH}`;
-  await eventually(async () => (await fetch(url).catch(() => undefined))?.status === 200, 30_000, `nginx answering on ${url}`);
-  return {
-    name: "nginx (1 worker)",
-    url,
-    httpsUrl: `https://127.0.0.1:${httpsPort}${PATH}`,
-    pid: nginx.child.pid!,
-    process: nginx,
-    stop: async () => {
-      await nginx.stop();
-      rmSync(prefix, { recursive: true, force: true });
-    },
-  };
-}
-
 /** One gRPC unary request as h2load posts it: a length-prefixed message (uncompressed) of the Echo service's JSON. */
 function grpcFrame(dir: string): string {
   const message = Buffer.from(JSON.stringify({ text: "hello" }));
@@ -165,9 +111,9 @@ export async function measureTls(consul: ConsulAgent, backend: Running, options:
     running.push(gateway);
     const targets: { target: Running; httpsUrl: string }[] = [{ target: gateway, httpsUrl: `https://127.0.0.1:${httpsPort}${PATH}` }];
     if (nginxBinary() !== undefined) {
-      const nginx = await startTlsNginx(backendPort, leaf.certFile, leaf.keyFile);
+      const nginx = await startNginx("nginx (1 worker)", 1, backendPort, leaf);
       running.push(nginx);
-      targets.push({ target: nginx, httpsUrl: nginx.httpsUrl });
+      targets.push({ target: nginx, httpsUrl: nginx.httpsUrl! });
     }
 
     const runs = new Map<string, { rps: number; cpuUs: number; errors: number }[]>();

@@ -89,6 +89,7 @@ export interface GatewayConfig {
   readonly maxBodyBytes: number;
   readonly clientHeadersTimeoutMs: number;
   readonly clientRequestTimeoutMs: number;
+  readonly clientIdleTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly preserveHost: boolean;
   readonly snapshotFile: string | undefined;
@@ -533,6 +534,10 @@ const SETTINGS: { [K in keyof GatewayConfig]: Setting<K> } = {
   clientRequestTimeoutMs: {
     key: "clientRequestTimeoutMs", env: "GATEWAY_CLIENT_REQUEST_TIMEOUT_MS", form: "0-86400000", default: "300000",
     doc: "Time a client has to send its whole request, body included (0: no limit).", parse: integer(0, 86_400_000),
+  },
+  clientIdleTimeoutMs: {
+    key: "clientIdleTimeoutMs", env: "GATEWAY_CLIENT_IDLE_TIMEOUT_MS", form: "100-3600000", default: "5000",
+    doc: "A client connection with no request in flight for this long is closed: an HTTP/1.1 keep-alive connection, or an HTTP/2 session (with a GOAWAY). Behind a load balancer, set it above the balancer's own idle timeout.", parse: integer(100, 3_600_000),
   },
   shutdownGraceMs: {
     key: "shutdownGraceMs", env: "GATEWAY_SHUTDOWN_GRACE_MS", form: "0-600000", default: "10000",

@@ -113,11 +113,32 @@ export async function startGateway(
   return ready(name, gateway, port);
 }
 
-/** nginx from Debian as a reverse proxy with upstream keep-alive, in a temporary prefix. */
-export async function startNginx(name: string, workers: number, backendPort: number): Promise<Running> {
+/** nginx's TLS termination (HTTP/2 and HTTP/1.1 by ALPN) on a second port, beside the plain one. */
+export interface NginxTls {
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * nginx from Debian as a reverse proxy with upstream keep-alive, in a
+ * temporary prefix; with `tls`, it also terminates TLS on `httpsUrl`'s port.
+ */
+export async function startNginx(name: string, workers: number, backendPort: number, tls?: NginxTls): Promise<Running & { httpsUrl?: string }> {
   const prefix = mkdtempSync(join(tmpdir(), "kcg-nginx-"));
   const port = await freePort();
+  const httpsPort = tls === undefined ? undefined : await freePort();
   const conf = join(prefix, "nginx.conf");
+  const tlsServer =
+    tls === undefined
+      ? ""
+      : `
+    listen 127.0.0.1:${httpsPort} ssl http2;
+    ssl_certificate ${tls.certFile};
+    ssl_certificate_key ${tls.keyFile};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    http2_max_requests 1000000;`;
+  const tlsLocation = tls === undefined ? "" : `
+      proxy_set_header X-Forwarded-Proto $scheme;`;
   writeFileSync(
     conf,
     `worker_processes ${workers};
@@ -132,12 +153,12 @@ http {
   keepalive_requests 1000000;
   upstream backend { server 127.0.0.1:${backendPort}; keepalive 128; keepalive_requests 1000000; }
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port};${tlsServer}
     location / {
       proxy_pass http://backend;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;${tlsLocation}
     }
   }
 }
@@ -149,6 +170,7 @@ http {
   const running = await ready(name, nginx, port);
   return {
     ...running,
+    ...(httpsPort === undefined ? {} : { httpsUrl: `https://127.0.0.1:${httpsPort}${PATH}` }),
     stop: async () => {
       await nginx.stop();
       rmSync(prefix, { recursive: true, force: true });

@@ -15,7 +15,7 @@
  * streams), then cut what is left.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from "node:http";
-import { createServer as createH2Server, createSecureServer, type Http2SecureServer, type Http2Server, type Http2Session, type ServerHttp2Session } from "node:http2";
+import { createServer as createH2Server, createSecureServer, type Http2SecureServer, type Http2Server, type Http2Session, type Http2Stream, type ServerHttp2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { once } from "node:events";
 import type { Duplex } from "node:stream";
@@ -42,6 +42,8 @@ export interface ListenerOptions {
   maxHeaderCount: number;
   maxHeaderBytes: number;
   headersTimeoutMs: number;
+  /** GATEWAY_CLIENT_IDLE_TIMEOUT_MS: an HTTP/2 session with no stream open for this long is sent a GOAWAY. */
+  idleTimeoutMs: number;
   onClientError: (err: Error & { code?: string }, socket: Duplex) => void;
   /**
    * Called with each server before it listens (the plain HTTP/1.1 one, the h2c one, the HTTPS one):
@@ -101,11 +103,27 @@ export function redirectToHttps(port: () => number): RequestHandler {
 class SessionTracker {
   readonly sessions = new Set<Http2Session>();
 
+  constructor(private readonly idleTimeoutMs: number) {}
+
   add(session: ServerHttp2Session): void {
     this.sessions.add(session);
     session.once("close", () => this.sessions.delete(session));
     // A broken client session is that client's problem: logged, never thrown.
     session.on("error", (err) => debug("HTTP/2 session error: %s", err.message));
+    // Node keeps an idle HTTP/2 session open for ever, where an idle HTTP/1.1 connection is closed after
+    // keepAliveTimeout: without this, idle sessions would hold a descriptor each as long as clients like.
+    // The session's timer counts frames, not streams: a quiet stream (an event stream, a gRPC watch) keeps
+    // its session, and the timer runs again once it has ended.
+    let open = 0;
+    session.on("stream", (stream: Http2Stream) => {
+      open += 1;
+      stream.once("close", () => (open -= 1));
+    });
+    session.setTimeout(this.idleTimeoutMs, () => {
+      if (open > 0 || session.closed) return;
+      debug("HTTP/2 session idle for %d ms: GOAWAY", this.idleTimeoutMs);
+      session.close();
+    });
   }
 
   goAway(): void {
@@ -127,7 +145,7 @@ function closed(server: NetServer | Http2SecureServer | Http2Server | Server): P
 }
 
 export async function startListeners(options: ListenerOptions, handler: RequestHandler): Promise<Listeners> {
-  const sessions = new SessionTracker();
+  const sessions = new SessionTracker(options.idleTimeoutMs);
   // The port bound, which differs from the one asked for when that is 0.
   let boundHttpsPort = options.httpsPort ?? 443;
   const plainHandler = options.redirectToHttps && options.httpsPort !== undefined ? redirectToHttps(() => boundHttpsPort) : handler;

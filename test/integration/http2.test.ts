@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { connect, constants, createServer as createH2cServer, type Http2Server } from "node:http2";
 import { once } from "node:events";
-import type { AddressInfo } from "node:net";
+import { connect as netConnect, type AddressInfo } from "node:net";
 import { randomBytes, createHash } from "node:crypto";
 import { ConsulAgent } from "../support/consul.js";
 import { startBackend, type Backend } from "../support/backends.js";
@@ -79,6 +79,8 @@ describe("HTTP/2 to clients: h2c on the plain port and h2 by ALPN on HTTPS", () 
       GATEWAY_MAX_HEADER_BYTES: "8192",
       GATEWAY_OUTLIER_FAILURES: "0",
       GATEWAY_RETRY_ATTEMPTS: "2",
+      // Well under Node's HTTP/1.1 default (5 s), so that the test below tells the setting from the default.
+      GATEWAY_CLIENT_IDLE_TIMEOUT_MS: "1000",
     });
     h2c = `http://127.0.0.1:${gateway.port}`;
     https = `https://127.0.0.1:${gateway.httpsPort}`;
@@ -271,6 +273,46 @@ describe("HTTP/2 to clients: h2c on the plain port and h2 by ALPN on HTTPS", () 
     }
     const next = await within(h2Request(h2c, "/service-web/getRemoteIp"), 15_000, "the next request");
     assert.equal(next.status, 200);
+  });
+
+  test("GATEWAY_CLIENT_IDLE_TIMEOUT_MS: an idle HTTP/2 session gets a GOAWAY, one with a quiet stream open keeps it, an idle HTTP/1.1 connection is closed", async () => {
+    const idle = connect(h2c);
+    const quiet = connect(h2c);
+    idle.on("error", () => {});
+    quiet.on("error", () => {});
+    try {
+      const first = idle.request({ ":path": "/service-web/getRemoteIp" });
+      first.resume();
+      await within(once(first, "end"), 15_000, "the idle session's only answer");
+      await within(once(idle, "goaway"), 15_000, "a GOAWAY on the idle session");
+
+      // The stream is silent for 2.5 idle timeouts: the session must stay until its answer is in.
+      let goawayBeforeEnd = false;
+      let ended = false;
+      quiet.once("goaway", () => (goawayBeforeEnd = !ended));
+      const slow = quiet.request({ ":path": "/service-web/slow?ms=2500" });
+      const response = once(slow, "response") as Promise<[Record<string, string | number>]>;
+      slow.resume();
+      const [headers] = await within(response, 15_000, "the slow answer");
+      await within(once(slow, "end"), 15_000, "the end of the slow answer");
+      ended = true;
+      assert.equal(headers[":status"], 200);
+      assert.equal(goawayBeforeEnd, false, "the session was sent a GOAWAY while its stream was open");
+      await within(once(quiet, "goaway"), 15_000, "a GOAWAY once the stream ended and the session was idle");
+
+      // HTTP/1.1 keep-alive uses the same setting: the connection goes well before Node's 5 s default.
+      const socket = netConnect(gateway.port, "127.0.0.1");
+      socket.on("error", () => {});
+      socket.resume();
+      await once(socket, "connect");
+      const t0 = Date.now();
+      socket.write("GET /service-web/getRemoteIp HTTP/1.1\r\nHost: x\r\n\r\n");
+      await within(once(socket, "close"), 15_000, "the idle HTTP/1.1 connection to be closed");
+      assert.ok(Date.now() - t0 < 4_000, `the idle HTTP/1.1 connection lasted ${Date.now() - t0} ms, as if the default applied`);
+    } finally {
+      idle.destroy();
+      quiet.destroy();
+    }
   });
 
   // Last: it closes the gateway.
