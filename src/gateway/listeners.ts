@@ -112,18 +112,28 @@ class SessionTracker {
     session.on("error", (err) => debug("HTTP/2 session error: %s", err.message));
     // Node keeps an idle HTTP/2 session open for ever, where an idle HTTP/1.1 connection is closed after
     // keepAliveTimeout: without this, idle sessions would hold a descriptor each as long as clients like.
-    // The session's timer counts frames, not streams: a quiet stream (an event stream, a gRPC watch) keeps
-    // its session, and the timer runs again once it has ended.
+    // Idle means no stream open, so a quiet stream (an event stream, a gRPC watch) keeps its session. The
+    // gateway's own timer, not session.setTimeout: that one counts frames and, once fired, is not armed
+    // again by the frames of a response.
     let open = 0;
+    let idle: NodeJS.Timeout | undefined;
+    const armIdleTimer = (): void => {
+      idle = setTimeout(() => {
+        if (session.closed || session.destroyed) return;
+        debug("HTTP/2 session idle for %d ms: GOAWAY", this.idleTimeoutMs);
+        session.close();
+      }, this.idleTimeoutMs).unref();
+    };
     session.on("stream", (stream: Http2Stream) => {
       open += 1;
-      stream.once("close", () => (open -= 1));
+      clearTimeout(idle);
+      stream.once("close", () => {
+        open -= 1;
+        if (open === 0) armIdleTimer();
+      });
     });
-    session.setTimeout(this.idleTimeoutMs, () => {
-      if (open > 0 || session.closed) return;
-      debug("HTTP/2 session idle for %d ms: GOAWAY", this.idleTimeoutMs);
-      session.close();
-    });
+    session.once("close", () => clearTimeout(idle));
+    armIdleTimer();
   }
 
   goAway(): void {

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
-import { connect, constants, createServer as createH2cServer, type Http2Server } from "node:http2";
+import { connect, constants, createServer as createH2cServer, type ClientHttp2Session, type Http2Server } from "node:http2";
 import { once } from "node:events";
 import { connect as netConnect, type AddressInfo } from "node:net";
 import { randomBytes, createHash } from "node:crypto";
@@ -277,9 +277,8 @@ describe("HTTP/2 to clients: h2c on the plain port and h2 by ALPN on HTTPS", () 
 
   test("GATEWAY_CLIENT_IDLE_TIMEOUT_MS: an idle HTTP/2 session gets a GOAWAY, one with a quiet stream open keeps it, an idle HTTP/1.1 connection is closed", async () => {
     const idle = connect(h2c);
-    const quiet = connect(h2c);
     idle.on("error", () => {});
-    quiet.on("error", () => {});
+    let quiet: ClientHttp2Session | undefined;
     try {
       const first = idle.request({ ":path": "/service-web/getRemoteIp" });
       first.resume();
@@ -287,14 +286,17 @@ describe("HTTP/2 to clients: h2c on the plain port and h2 by ALPN on HTTPS", () 
       await within(once(idle, "goaway"), 15_000, "a GOAWAY on the idle session");
 
       // The stream is silent for 2.5 idle timeouts: the session must stay until its answer is in.
+      quiet = connect(h2c);
+      quiet.on("error", () => {});
       let goawayBeforeEnd = false;
       let ended = false;
       quiet.once("goaway", () => (goawayBeforeEnd = !ended));
       const slow = quiet.request({ ":path": "/service-web/slow?ms=2500" });
       const response = once(slow, "response") as Promise<[Record<string, string | number>]>;
+      const end = once(slow, "end");
       slow.resume();
       const [headers] = await within(response, 15_000, "the slow answer");
-      await within(once(slow, "end"), 15_000, "the end of the slow answer");
+      await within(end, 15_000, "the end of the slow answer");
       ended = true;
       assert.equal(headers[":status"], 200);
       assert.equal(goawayBeforeEnd, false, "the session was sent a GOAWAY while its stream was open");
@@ -311,7 +313,7 @@ describe("HTTP/2 to clients: h2c on the plain port and h2 by ALPN on HTTPS", () 
       assert.ok(Date.now() - t0 < 4_000, `the idle HTTP/1.1 connection lasted ${Date.now() - t0} ms, as if the default applied`);
     } finally {
       idle.destroy();
-      quiet.destroy();
+      quiet?.destroy();
     }
   });
 
