@@ -115,8 +115,12 @@ export class WatcherSupervisor implements DiscoveryFeed {
         debug("dropped a malformed message from the watcher: %s", (err as Error).message);
         return;
       }
-      // A list the child sent before it read our unsubscribe: the service is not ours any more.
-      if (message.type === "service" && !this.subscriptions.has(message.service)) return;
+      // A list the child sent before it read our unsubscribe, or of a kept watch it revived for a
+      // service we did not take back (service-watches.ts): not ours, and the child is told so.
+      if (message.type === "service" && !this.subscriptions.has(message.service)) {
+        this.send({ type: "unsubscribe", service: message.service });
+        return;
+      }
       this.onMessage(message);
     });
     child.on("error", (err) => debug("watcher child error: %s", err.message));

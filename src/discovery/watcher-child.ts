@@ -2,13 +2,14 @@
  * The watcher child's entry point, forked by the gateway (supervisor.ts).
  * It owns every registry connection (Consul or ZooKeeper, behind the registry
  * interface): a watch on the catalog's service names and one watch per
- * subscribed service. It sends a service's whole instance list each time that
- * list changes (passing, or also warning when configured), never twice the same, whatever the registry.
+ * subscribed service (service-watches.ts). It sends the catalog and a
+ * service's whole instance list each time they change (passing instances, or
+ * also warning ones when configured), never twice the same, whatever the registry.
  */
 import createDebug from "debug";
 import { parseWatcherCommand, type WatcherMessage } from "./messages.js";
 import { createRegistry } from "./registries/create-registry.js";
-import { instancesFingerprint, describeInstances } from "./instance.js";
+import { ServiceWatches } from "./service-watches.js";
 import { readWatcherChildConfig } from "./watcher-child-config.js";
 
 const debug = createDebug("gateway:watch");
@@ -18,39 +19,14 @@ const send = (message: WatcherMessage): void => {
 };
 
 const registry = createRegistry(readWatcherChildConfig(process.env));
-const lastSent = new Map<string, string>();
+const watches = new ServiceWatches(registry, send);
 registry.onWatchModeChange?.((message) => {
   debug("%s", message);
   send({ type: "watch-mode", mode: "shared", message });
 });
 
-function subscribe(service: string): void {
-  if (lastSent.has(service)) return;
-  debug("subscribe %s", service);
-  // "" matches no fingerprint: the first list is always sent, an empty one included.
-  lastSent.set(service, "");
-  registry.subscribe(service, {
-    change: (instances, index) => {
-      const fingerprint = instancesFingerprint(instances);
-      if (lastSent.get(service) === fingerprint) {
-        debug("%s index=%s unchanged (%d instances), not sent", service, index, instances.length);
-        return;
-      }
-      lastSent.set(service, fingerprint);
-      debug("change %s index=%s instances=[%s]", service, index, describeInstances(instances));
-      send({ type: "service", service, index, instances });
-    },
-    error: (err) => send({ type: "watch-error", service, message: err.message }),
-  });
-}
-
-function unsubscribe(service: string): void {
-  registry.unsubscribe(service);
-  lastSent.delete(service);
-  debug("unsubscribe %s", service);
-}
-
 let lastCatalog: string | undefined;
+let lastNames: ReadonlySet<string> = new Set();
 registry.subscribeCatalog({
   change: (services, index) => {
     const names = Object.keys(services).sort();
@@ -61,6 +37,9 @@ registry.subscribeCatalog({
     lastCatalog = fingerprint;
     debug("catalog index=%s services=[%s]", index, names.join(","));
     send({ type: "catalog", index, services: names, tags });
+    // A service back in the catalog is re-subscribed by the gateway in the same swap: its kept list follows now.
+    watches.catalogSent(names, index, lastNames);
+    lastNames = new Set(names);
   },
   error: (err) => send({ type: "watch-error", service: null, message: err.message }),
 });
@@ -68,8 +47,8 @@ registry.subscribeCatalog({
 process.on("message", (raw) => {
   try {
     const command = parseWatcherCommand(raw);
-    if (command.type === "subscribe") subscribe(command.service);
-    else unsubscribe(command.service);
+    if (command.type === "subscribe") watches.subscribe(command.service);
+    else watches.unsubscribe(command.service);
   } catch (err) {
     debug("dropped a malformed command: %s", (err as Error).message);
   }
@@ -80,6 +59,7 @@ let stopping = false;
 function shutdown(): void {
   if (stopping) return;
   stopping = true;
+  watches.close();
   registry.close().finally(() => process.exit(0));
 }
 process.on("disconnect", shutdown);

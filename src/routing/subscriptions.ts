@@ -5,7 +5,12 @@
  * (GATEWAY_SUBSCRIPTION_IDLE_MS): its watch stops and its routes, stats and
  * metric series go, so that the watcher's connections and the gateway's state
  * follow the services in use, not every service ever seen. A name that comes
- * back is subscribed again by its next request. GATEWAY_SERVICES are
+ * back is subscribed again by its next request, or, when it left the catalog
+ * (its last instance deregistered, as in a redeploy) and the catalog names it
+ * again within KEEP_RELEASED_WATCH_MS, at once with that catalog: the watcher
+ * kept its watch and sends its list right behind the catalog
+ * (service-watches.ts), so a returning service is routed without waiting for
+ * a request to subscribe it. GATEWAY_SERVICES are
  * configured, not on demand: they are subscribed once a catalog says the
  * exposure policy does not hide them (one not registered yet is watched, so
  * that its first instance is routed at once), and never released for
@@ -13,6 +18,8 @@
  * the catalog the gateway sees holds only exposed services, and `hidden`
  * names the rest.
  */
+import { KEEP_RELEASED_WATCH_MS, MAX_KEPT_WATCHES } from "../discovery/service-watches.js";
+
 export interface SubscriptionOptions {
   /** Released after this long without a request; 0 never releases for idleness. */
   readonly idleMs: number;
@@ -27,6 +34,8 @@ export class Subscriptions {
   private readonly pinned: ReadonlySet<string>;
   /** Pinned services the exposure policy hides whose watch was released already. */
   private readonly hiddenPinned = new Set<string>();
+  /** Services released because they left the catalog, with when: subscribed again if it names them soon. */
+  private readonly departed = new Map<string, number>();
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
 
@@ -62,6 +71,8 @@ export class Subscriptions {
    */
   catalogChanged(exposed: ReadonlySet<string>, hidden: ReadonlySet<string> = new Set()): void {
     const gone = [...this.lastUsed.keys()].filter((s) => hidden.has(s) || (!exposed.has(s) && !this.pinned.has(s)));
+    this.returnDeparted(exposed);
+    for (const service of gone) if (!hidden.has(service)) this.departed.set(service, this.now());
     for (const service of this.hiddenPinned) if (!hidden.has(service)) this.hiddenPinned.delete(service);
     for (const service of this.pinned) {
       if (!hidden.has(service) || this.hiddenPinned.has(service)) continue;
@@ -70,6 +81,23 @@ export class Subscriptions {
     }
     this.drop(gone);
     for (const service of this.pinned) if (!hidden.has(service)) this.use(service);
+  }
+
+  /**
+   * Subscribes the departed services `exposed` names again, and forgets those
+   * departed too long ago, or beyond the watcher's bound, whose watch the
+   * watcher no longer keeps.
+   */
+  private returnDeparted(exposed: ReadonlySet<string>): void {
+    const since = this.now() - KEEP_RELEASED_WATCH_MS;
+    const newestFirst = [...this.departed].sort(([, a], [, b]) => b - a);
+    newestFirst.forEach(([service, at], i) => {
+      if (at < since || i >= MAX_KEPT_WATCHES) this.departed.delete(service);
+      else if (exposed.has(service)) {
+        this.departed.delete(service);
+        this.use(service);
+      }
+    });
   }
 
   /** Releases the services idle for longer than the idle time. */

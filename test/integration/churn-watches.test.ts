@@ -159,4 +159,23 @@ describe("services that come and go", () => {
       await gateway.close();
     }
   });
+
+  test("a service whose last instance leaves and whose next one registers (a redeploy) is routed again without waiting for a request", async () => {
+    const gateway = await startTestGateway(client.address);
+    try {
+      await server.register({ ID: "redeploy-1", Name: "redeploy-svc", Address: "127.0.0.1", Port: backend.port });
+      await eventually(() => gateway.store.current.catalog?.services.has("redeploy-svc"), 20_000, "redeploy-svc in the catalog");
+      assert.equal((await superagent.get(`${gateway.url}/redeploy-svc/getRemoteIp`)).status, 200);
+      await server.deregister("redeploy-1");
+      await eventually(() => gateway.store.current.get("redeploy-svc") === undefined, 20_000, "redeploy-svc released once it left the catalog");
+      await server.register({ ID: "redeploy-2", Name: "redeploy-svc", Address: "127.0.0.1", Port: web.port });
+      // No request asks for it: the catalog that names it again subscribes it, and the watcher's kept watch answers.
+      await eventually(() => gateway.store.current.get("redeploy-svc")?.instances.map((i) => i.id).join(",") === "redeploy-2", 20_000, "redeploy-2 routed");
+      assert.equal((await superagent.get(`${gateway.url}/redeploy-svc/getRemoteIp`)).status, 200);
+    } finally {
+      await server.deregister("redeploy-1").catch(() => {});
+      await server.deregister("redeploy-2").catch(() => {});
+      await gateway.close();
+    }
+  });
 });

@@ -134,6 +134,23 @@ describe("cluster mode (GATEWAY_WORKERS=2) against a real Consul", () => {
     assert.deepEqual(await served(), Array(6).fill(200));
     await consul.deregister("od-1");
   });
+
+  test("a service whose last instance leaves and whose next one registers is served by both workers from the watch the watcher kept", async () => {
+    const statuses = async (): Promise<number[]> => {
+      const all: number[] = [];
+      for (let i = 0; i < 6; i++) all.push((await superagent.get(`${url}/redeployed/getRemoteIp`).set("connection", "close").ok(() => true)).status);
+      return all;
+    };
+    await consul.register({ ID: "rd-1", Name: "redeployed", Address: "127.0.0.1", Port: backends[0]!.port });
+    await eventually(async () => (await statuses()).every((s) => s === 200), 10_000, "redeployed served by both workers");
+    await consul.deregister("rd-1");
+    await eventually(async () => (await statuses()).every((s) => s === 404), 10_000, "redeployed unknown to both workers");
+    await consul.register({ ID: "rd-2", Name: "redeployed", Address: "127.0.0.1", Port: backends[0]!.port });
+    // The watcher revives its kept watch with the catalog; the primary, whose workers have not asked yet, gives it back, and their asking takes it again.
+    await eventually(async () => (await statuses()).every((s) => s === 200), 10_000, "redeployed served again by both workers");
+    assert.match(gateway.output(), /gateway:watch redeployed: its kept watch is revived/);
+    await consul.deregister("rd-2");
+  });
 });
 
 describe("cluster mode: stopping drains the workers as a single process drains", () => {

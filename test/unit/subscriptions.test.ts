@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Subscriptions } from "../../src/routing/subscriptions.js";
+import { KEEP_RELEASED_WATCH_MS, MAX_KEPT_WATCHES } from "../../src/discovery/service-watches.js";
 
 function setup(idleMs = 1000, pinned: string[] = []) {
   let now = 0;
@@ -76,4 +77,42 @@ test("a hidden service's watch is released once, and taken again when it is expo
   subs.catalogChanged(new Set(), new Set(["vault"]));
   assert.deepEqual(released.slice(1), [["vault"]]);
   assert.ok(!subs.has("vault") && !subs.has("other"));
+});
+
+test("a service that left the catalog is subscribed again by the catalog that names it within the kept time", () => {
+  const { subs, subscribed, released, advance } = setup(0);
+  subs.use("web");
+  subs.catalogChanged(new Set());
+  assert.deepEqual(released, [["web"]]);
+  advance(KEEP_RELEASED_WATCH_MS - 1);
+  subs.catalogChanged(new Set(["web"]));
+  assert.deepEqual(subscribed, ["web", "web"]);
+  assert.ok(subs.has("web"));
+});
+
+test("a departed service is not subscribed again once hidden, after the kept time, or when released for idleness", () => {
+  const { subs, subscribed, advance } = setup(1000);
+  for (const s of ["late", "hidden", "idle"]) subs.use(s);
+  subs.catalogChanged(new Set(["idle"]));
+  subs.catalogChanged(new Set(["idle"]), new Set(["hidden"]));
+  advance(2000);
+  subs.sweep();
+  assert.ok(!subs.has("idle"));
+  subs.catalogChanged(new Set(["idle"]));
+  advance(KEEP_RELEASED_WATCH_MS);
+  subs.catalogChanged(new Set(["late", "idle"]));
+  assert.deepEqual(subscribed, ["late", "hidden", "idle"]);
+});
+
+test("only the newest departures, as many as the watcher keeps, are subscribed again", () => {
+  const { subs, subscribed, advance } = setup(0);
+  const names = Array.from({ length: MAX_KEPT_WATCHES + 2 }, (_, i) => `s${i}`);
+  for (const name of names) subs.use(name);
+  names.forEach((_, i) => {
+    advance(1);
+    subs.catalogChanged(new Set(names.slice(i + 1)));
+  });
+  subscribed.length = 0;
+  subs.catalogChanged(new Set(names));
+  assert.deepEqual(subscribed.sort(), names.slice(2).sort());
 });
