@@ -146,7 +146,7 @@ describe("cluster mode (GATEWAY_WORKERS=2) against a real Consul", () => {
     await consul.deregister("rd-1");
     await eventually(async () => (await statuses()).every((s) => s === 404), 10_000, "redeployed unknown to both workers");
     await consul.register({ ID: "rd-2", Name: "redeployed", Address: "127.0.0.1", Port: backends[0]!.port });
-    // The watcher revives its kept watch with the catalog; the primary, whose workers have not asked yet, gives it back, and their asking takes it again.
+    // The watcher revives its kept watch with the catalog. Its list reaches the primary before or after the workers ask again, as the two watches' answers race: served either way.
     await eventually(async () => (await statuses()).every((s) => s === 200), 10_000, "redeployed served again by both workers");
     assert.match(gateway.output(), /gateway:watch redeployed: its kept watch is revived/);
     await consul.deregister("rd-2");
