@@ -34,16 +34,21 @@ async function waitUntil(pool: Pool, routed: boolean, waitLimitMs: number): Prom
   }
 }
 
+interface Samples {
+  up: number[];
+  down: number[];
+}
+
 /**
- * `waitLimitMs` bounds one change: a few seconds for a gateway that watches
- * Consul, more than its interval for one that polls (Traefik by default).
+ * `cycles` deregister/register cycles against one running gateway, adding
+ * their times to `samples`. `waitLimitMs` bounds one change: a few seconds
+ * for a gateway that watches Consul, more than its interval for one that
+ * polls (Traefik by default).
  */
-export async function measurePropagation(consul: ConsulAgent, gateway: Running, backendPort: number, cycles: number, waitLimitMs = 10_000): Promise<PropagationResult> {
+async function measureCycles(consul: ConsulAgent, gateway: Running, backendPort: number, cycles: number, waitLimitMs: number, samples: Samples): Promise<void> {
   const origin = new URL(gateway.url).origin;
   const pool = new Pool(origin, { connections: 1 });
   const registration = benchRegistration(INSTANCE, SERVICE, backendPort);
-  const up: number[] = [];
-  const down: number[] = [];
   try {
     // The first request subscribes the gateway to the service; not timed.
     await consul.register(registration);
@@ -52,22 +57,61 @@ export async function measurePropagation(consul: ConsulAgent, gateway: Running, 
       let t0 = performance.now();
       await consul.deregister(INSTANCE);
       await waitUntil(pool, false, waitLimitMs);
-      down.push(performance.now() - t0);
+      samples.down.push(performance.now() - t0);
       t0 = performance.now();
       await consul.register(registration);
       await waitUntil(pool, true, waitLimitMs);
-      up.push(performance.now() - t0);
+      samples.up.push(performance.now() - t0);
     }
   } finally {
     await consul.deregister(INSTANCE).catch(() => {});
     await pool.close();
   }
-  return {
-    target: gateway.name,
-    cycles,
-    registerP50Ms: percentile(up, 50),
-    registerP99Ms: percentile(up, 99),
-    deregisterP50Ms: percentile(down, 50),
-    deregisterP99Ms: percentile(down, 99),
-  };
+}
+
+export interface PropagationTarget {
+  start: () => Promise<Running>;
+  cycles: number;
+  waitLimitMs?: number;
+}
+
+/**
+ * Propagation of every target, in interleaved rounds: each round starts each
+ * target in turn, alone with Consul (so that none slows another's watch),
+ * runs its share of the cycles and stops it; the percentiles are over all
+ * rounds' cycles. So a machine whose speed drifts over the run (this one
+ * does, by 3× from hour to hour) drifts for every target alike.
+ */
+export async function measurePropagation(
+  consul: ConsulAgent,
+  backendPort: number,
+  targets: readonly PropagationTarget[],
+  rounds: number,
+  log: (line: string) => void,
+): Promise<PropagationResult[]> {
+  const samples = targets.map((): Samples & { name: string } => ({ name: "", up: [], down: [] }));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, target] of targets.entries()) {
+      const share = Math.ceil(target.cycles / rounds);
+      const gateway = await target.start();
+      try {
+        samples[i]!.name = gateway.name;
+        await measureCycles(consul, gateway, backendPort, share, target.waitLimitMs ?? 10_000, samples[i]!);
+      } finally {
+        await gateway.stop();
+      }
+    }
+  }
+  return samples.map(({ name, up, down }) => {
+    const result = {
+      target: name,
+      cycles: up.length,
+      registerP50Ms: percentile(up, 50),
+      registerP99Ms: percentile(up, 99),
+      deregisterP50Ms: percentile(down, 50),
+      deregisterP99Ms: percentile(down, 99),
+    };
+    log(`propagation ${name}: register p50 ${result.registerP50Ms.toFixed(1)} / p99 ${result.registerP99Ms.toFixed(1)} ms, deregister p50 ${result.deregisterP50Ms.toFixed(1)} / p99 ${result.deregisterP99Ms.toFixed(1)} ms (${up.length} cycles)`);
+    return result;
+  });
 }

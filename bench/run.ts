@@ -15,7 +15,7 @@ import { loadAverage } from "./lib/proc.js";
 import { measureMemory, type MemoryResult } from "./memory.js";
 import { profileGateway, type ProfileSummary } from "./profile.js";
 import { measurePinned, pinnedUnavailable, type PinnedResult } from "./pinned.js";
-import { measurePropagation, type PropagationResult } from "./propagation.js";
+import { measurePropagation, type PropagationResult, type PropagationTarget } from "./propagation.js";
 import { machine, peerVerdicts, renderReport, verdicts, type Report } from "./report.js";
 import { measureScale, type ScaleOptions, type ScaleResult } from "./scale.js";
 import { CHURN_FULL, CHURN_SMOKE, measureChurn, type ChurnResult } from "./churn.js";
@@ -95,26 +95,20 @@ try {
     notes.push(`The pinned cluster measurement was skipped: ${cannotPin}.`);
   }
 
-  // One gateway at a time, each alone with Consul, so that none of them slows another's watch.
-  log(`propagation: ${settings.propagationCycles} register/deregister cycles per gateway (${settings.throttledPropagationCycles} for Traefik with watch=true, ${settings.pollingPropagationCycles} for its 15 s poll)`);
-  const propagationTargets: { start: () => Promise<Running>; cycles: number; waitLimitMs?: number }[] = [
+  log(`propagation: ${settings.propagationCycles} register/deregister cycles per gateway in ${settings.rounds} interleaved round(s) (${settings.throttledPropagationCycles} for Traefik with watch=true, ${settings.pollingPropagationCycles} for its 15 s poll)`);
+  const propagationTargets: PropagationTarget[] = [
     { start: () => startGateway(GATEWAY, consul!, 1), cycles: settings.propagationCycles },
     { start: () => startGateway("gateway (cluster, 2 workers)", consul!, 2), cycles: settings.propagationCycles },
   ];
   const { fabio, traefik } = optional;
   if (fabio) propagationTargets.push({ start: () => startFabio(fabio.version, fabio.binary, consul!), cycles: settings.propagationCycles });
+  // Traefik applies a provider's change at most every 2 s (providersThrottleDuration): fewer cycles for it.
+  if (traefik) propagationTargets.push({ start: () => startTraefik(`${traefik.version} (watch=true)`, traefik.binary, consul!, { watch: true }), cycles: settings.throttledPropagationCycles });
+  propagation.push(...(await measurePropagation(consul, backendPort, propagationTargets, settings.rounds, log)));
+  // Its 15 s poll makes each cycle last up to 30 s: one round.
   if (traefik) {
-    // Traefik applies a provider's change at most every 2 s (providersThrottleDuration): fewer cycles for it.
-    propagationTargets.push({ start: () => startTraefik(`${traefik.version} (watch=true)`, traefik.binary, consul!, { watch: true }), cycles: settings.throttledPropagationCycles });
-    propagationTargets.push({ start: () => startTraefik(traefik.version, traefik.binary, consul!, { watch: false }), cycles: settings.pollingPropagationCycles, waitLimitMs: 40_000 });
-  }
-  for (const target of propagationTargets) {
-    const gateway = await target.start();
-    running.push(gateway);
-    const result = await measurePropagation(consul, gateway, backendPort, target.cycles, target.waitLimitMs);
-    log(`propagation ${gateway.name}: register p50 ${result.registerP50Ms.toFixed(1)} / p99 ${result.registerP99Ms.toFixed(1)} ms, deregister p50 ${result.deregisterP50Ms.toFixed(1)} / p99 ${result.deregisterP99Ms.toFixed(1)} ms`);
-    propagation.push(result);
-    await running.pop()!.stop();
+    const polling = { start: () => startTraefik(traefik.version, traefik.binary, consul!, { watch: false }), cycles: settings.pollingPropagationCycles, waitLimitMs: 40_000 };
+    propagation.push(...(await measurePropagation(consul, backendPort, [polling], 1, log)));
   }
 
   log(`memory: a fresh gateway, ${settings.memoryS} s of load`);
