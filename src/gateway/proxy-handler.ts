@@ -105,7 +105,9 @@ async function forwardUpgrade(
 
 export function createProxyHandler({ requestRouter, resolver, balancer, forwarder, trailerForwarder, upgrader, h2cForwarder, stats, outliers, retry, maxBodyBytes, forwarding }: ProxyHandlerDeps) {
   return async function proxy(ctx: Context): Promise<void> {
-    const target = await requestRouter.route(ctx.req);
+    // A promise only before Consul's first catalog: the path of nearly every request awaits nothing here.
+    const routed = requestRouter.route(ctx.req);
+    const target = routed instanceof Promise ? await routed : routed;
     // For the request observer (metrics, access log): set here, read once the request is done.
     const state = ctx.state as ProxyRequestState;
     state.service = target.service;
@@ -118,19 +120,19 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
     // Only a client that declares trailers takes the node:http path: undici would drop them.
     const via = withBody && ctx.req.headers.trailer !== undefined ? trailerForwarder : forwarder;
     const fwd = forwardedFor(ctx.req, forwarding);
-    const startedAt = Date.now();
-    const tried = new Set<string>();
+    const startedAt = performance.now();
+    /** The instances tried already; made on the first retry only, most requests never need it. */
+    let tried: Set<string> | undefined;
 
     for (let attempt = 1; ; attempt++) {
       const inRotation = outliers.available(instances);
-      const untried = tried.size === 0 ? inRotation : inRotation.filter((i) => !tried.has(instanceKey(i)));
+      const untried = tried === undefined ? inRotation : inRotation.filter((i) => !tried!.has(instanceKey(i)));
       const instance = balancer.pick(target.service, untried.length > 0 ? untried : inRotation, { headers: ctx.req.headers, clientAddress: fwd.clientAddress });
       const key = instanceKey(instance);
-      tried.add(key);
       // Set at each pick, so that a request that failed after retries counts them too.
       state.attempts = attempt;
       state.instance = key;
-      state.upstreamStartedAt ??= performance.now();
+      state.upstreamStartedAt ??= startedAt;
       const body = withBody ? new LazyBody(ctx.req, maxBodyBytes) : null;
       const instanceStats = stats.get(key);
       instanceStats.requests += 1;
@@ -168,12 +170,13 @@ export function createProxyHandler({ requestRouter, resolver, balancer, forwarde
         const retryable =
           isRetryable(kind, ctx.method, body?.started ?? false) &&
           attempt < retry.maxAttempts &&
-          Date.now() - startedAt < retry.deadlineMs &&
+          performance.now() - startedAt < retry.deadlineMs &&
           untried.length > 1 &&
           !ctx.res.destroyed;
         // A client that left during the handshake gets nothing more: no retry, and no answer to write.
         if (upgrade?.socket.destroyed) return;
         if (!retryable) throw err;
+        (tried ??= new Set()).add(key);
         debug("%s %s: attempt %d on %s failed (%s); retrying on another instance", ctx.method, ctx.req.url, attempt, key, kind);
       } finally {
         instanceStats.inFlight -= 1;

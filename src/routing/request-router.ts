@@ -44,7 +44,7 @@ export class RequestRouter {
     private readonly options: RequestRouterOptions,
   ) {}
 
-  async route(req: IncomingMessage): Promise<RequestTarget> {
+  route(req: IncomingMessage): RequestTarget | Promise<RequestTarget> {
     const rawUrl = req.url ?? "";
     // An absolute URL, "*" or an authority never names a route: INVALID_PATH, as parseProxyTarget says.
     if (!rawUrl.startsWith("/")) parseProxyTarget(rawUrl);
@@ -52,21 +52,20 @@ export class RequestRouter {
     const { path, query } = canonicalTarget(rawUrl);
     const url = query === "" ? path : path + query;
 
-    let target: ProxyTarget;
-    let routeTag: string | undefined;
-    if (isHeaderRoute(this.options.headerRoutePrefix, path)) {
-      target = headerRouteTarget(req.headers, query);
-    } else {
-      // Awaits only before Consul's first catalog: afterwards no promise hop on this path.
-      const catalog = this.store.current.catalog ?? (await this.firstCatalog(url));
-      const prefixRoute = this.prefixRoute(catalog, path);
-      if (prefixRoute !== undefined) {
-        target = { service: prefixRoute.service, upstreamPath: routedPath(prefixRoute, path, query) };
-        routeTag = prefixRoute.tag;
-      } else {
-        target = parseProxyTarget(url);
-      }
-    }
+    if (isHeaderRoute(this.options.headerRoutePrefix, path)) return this.withTags(headerRouteTarget(req.headers, query), undefined, req);
+    // A promise only before Consul's first catalog: afterwards the caller awaits nothing on this path.
+    const catalog = this.store.current.catalog;
+    if (catalog === undefined) return this.firstCatalog(url).then((first) => this.inCatalog(first, path, query, url, req));
+    return this.inCatalog(catalog, path, query, url, req);
+  }
+
+  private inCatalog(catalog: CatalogView, path: string, query: string, url: string, req: IncomingMessage): RequestTarget {
+    const prefixRoute = this.prefixRoute(catalog, path);
+    if (prefixRoute === undefined) return this.withTags(parseProxyTarget(url), undefined, req);
+    return this.withTags({ service: prefixRoute.service, upstreamPath: routedPath(prefixRoute, path, query) }, prefixRoute.tag, req);
+  }
+
+  private withTags(target: ProxyTarget, routeTag: string | undefined, req: IncomingMessage): RequestTarget {
     // Built field by field rather than by object spread: this runs on every request (docs/PERFORMANCE.md).
     return { service: target.service, upstreamPath: target.upstreamPath, tags: this.tagsFor(target.service, routeTag, req) };
   }
