@@ -68,7 +68,7 @@ export class ServiceWatches {
     this.now = options.now ?? Date.now;
   }
 
-  /** Services whose watch is kept for the gateway's return (for tests and the debug log). */
+  /** Services whose watch is kept for the gateway's return. */
   get kept(): string[] {
     return [...this.watches].filter(([, w]) => w.keptUntil !== undefined).map(([service]) => service);
   }
