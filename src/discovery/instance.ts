@@ -33,8 +33,21 @@ export interface Instance {
  * the metrics' `instance` label are keyed by it.
  */
 export function instanceKey(instance: Instance): string {
-  return instance.node === undefined ? instance.id : `${instance.node}/${instance.id}`;
+  let key = keys.get(instance);
+  if (key === undefined) {
+    key = instance.node === undefined ? instance.id : `${instance.node}/${instance.id}`;
+    keys.set(instance, key);
+  }
+  return key;
 }
+
+/**
+ * Each instance's key, made once: the request path asks for it several times
+ * per request (rotation, balancer, stats, outliers), and a key built anew is a
+ * new string whose hash each Map lookup computes again. Instances are frozen
+ * and shared by the table, so their object identity is a safe cache key.
+ */
+const keys = new WeakMap<Instance, string>();
 
 /** Orders instances by key, so that views and fingerprints do not follow the registry's answer order. */
 export function byKey(a: Instance, b: Instance): number {
