@@ -66,8 +66,9 @@ export class Subscriptions {
   /**
    * The catalog changed. `exposed` is what it names under the exposure policy, `hidden` what the policy
    * takes out of it. Subscribed services it no longer names are released at once (pinned ones stay
-   * while not hidden); a hidden pinned one is released once, even if only the primary of a cluster
-   * watched it; pinned ones not hidden are subscribed.
+   * while not hidden) and remembered as departed; departed ones it names again are subscribed at once;
+   * a hidden pinned one is released once, even if only the primary of a cluster watched it; pinned
+   * ones not hidden are subscribed.
    */
   catalogChanged(exposed: ReadonlySet<string>, hidden: ReadonlySet<string> = new Set()): void {
     const gone = [...this.lastUsed.keys()].filter((s) => hidden.has(s) || (!exposed.has(s) && !this.pinned.has(s)));
