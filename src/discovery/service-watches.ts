@@ -73,11 +73,6 @@ export class ServiceWatches {
     return [...this.watches].filter(([, w]) => w.keptUntil !== undefined).map(([service]) => service);
   }
 
-  /** Services the gateway wants now. */
-  get subscribed(): string[] {
-    return [...this.watches].filter(([, w]) => w.keptUntil === undefined).map(([service]) => service);
-  }
-
   subscribe(service: string): void {
     const known = this.watches.get(service);
     if (known === undefined) {
@@ -130,7 +125,7 @@ export class ServiceWatches {
     const latest = watch.latest;
     const current = latest !== undefined && indexAtLeast(latest.index, notBefore);
     debug("%s: its kept watch is revived%s", service, current ? "" : ", its next list goes");
-    if (current) this.sendList(service, watch, latest.instances, latest.index, latest.fingerprint);
+    if (current) this.sendLatest(service, watch);
   }
 
   private changed(service: string, instances: Instance[], index: string): void {
@@ -143,10 +138,11 @@ export class ServiceWatches {
       debug("%s index=%s unchanged (%d instances), not sent", service, index, instances.length);
       return;
     }
-    this.sendList(service, watch, instances, index, fingerprint);
+    this.sendLatest(service, watch);
   }
 
-  private sendList(service: string, watch: Watch, instances: Instance[], index: string, fingerprint: string): void {
+  private sendLatest(service: string, watch: Watch): void {
+    const { instances, index, fingerprint } = watch.latest!;
     watch.sent = fingerprint;
     debug("change %s index=%s instances=[%s]", service, index, describeInstances(instances));
     this.send({ type: "service", service, index, instances });
